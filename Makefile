@@ -1,0 +1,48 @@
+# Trustline: `make run` starts everything with demo data, `make test` proves it.
+# Needs only python3 (3.11+) on PATH; everything else is installed into .venv by these targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO ?= 1
+# Strict editable installs link each file; a new or removed module changes this stamp and reinstalls.
+SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(SOURCES_ID)
+
+.PHONY: install run stop test lint typecheck unit integration clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found on PATH (Python 3.11+ is needed)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ is needed"; exit 1; }
+	@echo "» installing Trustline and its tools into $(VENV) (first run takes a minute)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=strict
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: install
+	$(BIN)/trustline run $(if $(filter 0 no false,$(DEMO)),--no-demo,--demo)
+
+stop:
+	@test -x $(BIN)/trustline && $(BIN)/trustline dev down || true
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+integration: install
+	$(BIN)/pytest -q tests/integration
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) build var .mypy_cache .ruff_cache .pytest_cache

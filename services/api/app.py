@@ -1,0 +1,45 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from trustline import __version__
+from trustline.shared.settings import Settings, get_settings
+
+from .health.routes import router as health_router
+from .metrics.cache import SnapshotCache
+from .metrics.routes import router as metrics_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the snapshot refresher starts with it and stops with it."""
+    settings = settings or get_settings()
+    cache = SnapshotCache(settings.asyncpg_dsn(), interval=settings.snapshot_refresh_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(cache.run(stop), name="snapshot-refresh")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    app = FastAPI(
+        title="Trustline",
+        version=__version__,
+        summary="Security events in, business-aligned risk metrics out.",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.env == "dev" else None,
+        redoc_url=None,
+    )
+    app.state.snapshots = cache
+    app.include_router(metrics_router)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,72 @@
+"""The latest snapshot, held in memory and refreshed in the background: scrapes never touch the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from trustline.aggregator.snapshot import latest_snapshot
+from trustline.shared.aio import wait_or_stop
+from trustline.shared.db import is_transient
+
+from .exposition import render
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSnapshot:
+    """A rendered snapshot and the instant it describes."""
+
+    at: datetime
+    body: bytes
+
+
+class SnapshotCache:
+    """Polls for a newer snapshot and keeps the rendered text of the latest one."""
+
+    def __init__(self, dsn: str, *, interval: float) -> None:
+        self._dsn = dsn
+        self._interval = interval
+        self.current: CachedSnapshot | None = None
+        self.last_db_success: float | None = None  # monotonic time of the last good poll
+
+    def healthy(self) -> bool:
+        """True when the database answered within the last three polls."""
+        return (
+            self.last_db_success is not None
+            and time.monotonic() - self.last_db_success < 3 * self._interval + 5
+        )
+
+    async def refresh(self, conn: asyncpg.Connection) -> None:
+        """Load and render the newest snapshot when it is newer than the one held."""
+        newest = await conn.fetchval("SELECT max(at) FROM snapshots")
+        self.last_db_success = time.monotonic()
+        if newest is None or (self.current is not None and self.current.at >= newest):
+            return
+        loaded = await latest_snapshot(conn)
+        if loaded is not None:
+            at, samples = loaded
+            self.current = CachedSnapshot(at, render(samples))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Refresh until stopped, reconnecting after database outages."""
+        conn: asyncpg.Connection | None = None
+        while not stop.is_set():
+            try:
+                if conn is None or conn.is_closed():
+                    conn = await asyncpg.connect(self._dsn, timeout=10)
+                await self.refresh(conn)
+            except Exception as exc:
+                if not is_transient(exc) and not isinstance(exc, asyncpg.PostgresError):
+                    raise
+                log.warning("snapshot refresh failed (%s); keeping the last snapshot", exc.__class__.__name__)
+                conn = None
+            await wait_or_stop(stop, self._interval)
+        if conn is not None:
+            await conn.close(timeout=5)

@@ -1,0 +1,44 @@
+"""Render a snapshot's samples in the Prometheus text format, once per snapshot (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from trustline.aggregator.samples import Sample
+from trustline.shared.catalog import family_of
+
+
+class _Families(Collector):
+    def __init__(self, metrics: Sequence[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics
+
+
+def families(samples: Iterable[Sample]) -> Iterator[Metric]:
+    """Group samples into the catalog's families; samples of unknown families are left out."""
+    by_name: dict[str, Metric] = {}
+    for s in samples:
+        fam = family_of(s.name)
+        if fam is None:
+            continue
+        metric = by_name.get(fam.name)
+        if metric is None:
+            metric = by_name[fam.name] = Metric(fam.name, fam.help, fam.type)
+        metric.add_sample(s.name, dict(s.labels), s.value)
+    for name in sorted(by_name):
+        metric = by_name[name]
+        metric.samples.sort(key=lambda smp: (smp.name, sorted(smp.labels.items())))
+        yield metric
+
+
+def render(samples: Iterable[Sample]) -> bytes:
+    """The exposition text of one snapshot."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(list(families(samples))))
+    return generate_latest(registry)

@@ -1,0 +1,1 @@
+"""The `trustline` command: one entry point, a subcommand per component."""

@@ -1,0 +1,181 @@
+"""`trustline` subcommands."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from trustline.shared.logs import configure_logging
+from trustline.shared.policy import load_policy
+from trustline.shared.settings import get_settings
+
+from .devstack import DevStack, DevStackError
+from .signals import run_until_signalled
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Trustline: one risk language for security and IT."
+)
+dev_app = typer.Typer(
+    no_args_is_help=True, help="The local stack: embedded PostgreSQL and Kafka-protocol broker."
+)
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics of the event contract.")
+app.add_typer(dev_app, name="dev")
+app.add_typer(topics_app, name="topics")
+console = Console(stderr=True)
+LogLevel = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+@dev_app.command("up")
+def dev_up() -> None:
+    """Start the embedded PostgreSQL and broker (those not configured elsewhere); idempotent."""
+    try:
+        DevStack(get_settings()).up()
+    except DevStackError as exc:
+        raise _fail(str(exc)) from exc
+    dev_status()
+
+
+@dev_app.command("down")
+def dev_down() -> None:
+    """Stop the embedded services."""
+    try:
+        DevStack(get_settings()).down()
+    except DevStackError as exc:
+        raise _fail(str(exc)) from exc
+    dev_status()
+
+
+@dev_app.command("status")
+def dev_status() -> None:
+    """Show whether each embedded service runs, and where."""
+    statuses = DevStack(get_settings()).status()
+    if not statuses:
+        console.print("nothing managed: TRUSTLINE_DATABASE_URL and TRUSTLINE_KAFKA_BOOTSTRAP point elsewhere")
+    for s in statuses:
+        state = "[green]running[/]" if s.running else "[yellow]stopped[/]"
+        console.print(f"{s.name:9} {state}  {s.address}  ({s.detail})")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from trustline.shared.migrations import upgrade
+
+    configure_logging("WARNING")
+    upgrade(get_settings())
+    console.print("schema is up to date")
+
+
+@topics_app.command("create")
+def topics_create(
+    partitions: Annotated[
+        int | None, typer.Option(help="Partitions per topic (default from settings)")
+    ] = None,
+) -> None:
+    """Create the six event topics and their dead-letter topics."""
+    from trustline.ingest.topics import ensure_topics
+
+    outcome = asyncio.run(ensure_topics(get_settings(), partitions=partitions))
+    for name, what in sorted(outcome.items()):
+        console.print(f"{what:8} {name}")
+
+
+@app.command()
+def ingest(log_level: LogLevel = "INFO") -> None:
+    """Run one ingest worker (a consumer-group member) until SIGTERM."""
+    from trustline.ingest.worker import run_worker
+
+    configure_logging(log_level)
+    settings = get_settings()
+    run_until_signalled(lambda stop: run_worker(settings, stop))
+
+
+@app.command()
+def aggregate(
+    once: Annotated[bool, typer.Option("--once", help="Compute one snapshot and exit")] = False,
+    at: Annotated[
+        str | None, typer.Option(help="Snapshot instant, RFC 3339 (with --once); default now")
+    ] = None,
+    log_level: LogLevel = "INFO",
+) -> None:
+    """Write metric snapshots to the history (every interval, as the leader)."""
+    from trustline.aggregator.loop import run_aggregator, snapshot_at
+
+    configure_logging(log_level)
+    settings = get_settings()
+    policy = load_policy(settings.policy_file)
+    if once:
+        instant = datetime.fromisoformat(at) if at else datetime.now(UTC)
+        instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        n, seconds = asyncio.run(snapshot_at(settings, policy, instant))
+        console.print(f"snapshot at {instant.isoformat()}: {n} samples in {seconds:.3f}s")
+        return
+    run_until_signalled(lambda stop: run_aggregator(settings, policy, stop))
+
+
+@app.command()
+def api(log_level: LogLevel = "INFO") -> None:
+    """Serve the API and /metrics."""
+    import uvicorn
+
+    from trustline.api.app import create_app
+
+    configure_logging(log_level)
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Same seed, same organisation and events")] = 7,
+    rate: Annotated[float, typer.Option(help="Live events per second after the history")] = 50.0,
+    history_days: Annotated[int, typer.Option(help="Days of past events to send first (0 for none)")] = 90,
+    assets: Annotated[int, typer.Option(help="Assets in the organisation")] = 3000,
+    identities: Annotated[int, typer.Option(help="Identities in the organisation")] = 2000,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop the live stream after this many seconds")
+    ] = None,
+) -> None:
+    """Stream a realistic organisation's events into the topics, with live progress."""
+    from trustline.demo.run import DemoOptions, run_demo
+
+    configure_logging("WARNING")
+    options = DemoOptions(
+        seed=seed,
+        rate=rate,
+        history_days=history_days,
+        assets=assets,
+        identities=identities,
+        duration=duration,
+    )
+    run_until_signalled(lambda stop: run_demo(get_settings(), options, stop, Console()))
+
+
+@app.command()
+def run(
+    with_demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Stream the demo organisation")] = True,
+) -> None:
+    """Start the whole system (stack, schema, topics, ingest, aggregator, API, demo) until Ctrl-C."""
+    from .supervisor import Supervisor
+
+    raise typer.Exit(Supervisor(get_settings(), console=Console(), demo=with_demo).run())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""A realistic demo organisation streaming every event type of the contract."""

@@ -1,0 +1,1 @@
+"""Ingest: the Kafka consumer group that stores every event once and folds it into state."""

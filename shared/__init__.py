@@ -1,0 +1,1 @@
+"""Code every Trustline component shares: settings, policy, the event contract, storage."""

@@ -1,0 +1,46 @@
+"""The exported metric families of the contract: name, Prometheus type and help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One Prometheus metric family that snapshots carry."""
+
+    name: str
+    type: Literal["gauge", "histogram"]
+    help: str
+
+
+_G: Final = "gauge"
+_H: Final = "histogram"
+FAMILIES: Final = {
+    f.name: f
+    for f in (
+        Family(
+            "trustline_time_to_patch_seconds", _H, "Detection to remediation of cycles closed in the window"
+        ),
+        Family("trustline_patch_remediations", _G, "Cycles closed in the window, by SLA met or missed"),
+        Family("trustline_vulnerabilities_open", _G, "Open vulnerability cycles by SLA status"),
+        Family("trustline_vulnerability_backlog", _G, "Open vulnerability cycles by age bucket"),
+        Family("trustline_security_debt_days", _G, "Sum of days past SLA over open, not accepted cycles"),
+        Family("trustline_vulnerability_oldest_open_age_seconds", _G, "Age of the oldest open cycle"),
+        Family("trustline_snapshot_timestamp_seconds", _G, "The instant T of the snapshot being served"),
+    )
+}
+_SUFFIXES: Final = ("_bucket", "_count", "_sum")
+
+
+def family_of(sample_name: str) -> Family | None:
+    """The family a sample name belongs to (histogram suffixes stripped)."""
+    if sample_name in FAMILIES:
+        return FAMILIES[sample_name]
+    for suffix in _SUFFIXES:
+        if sample_name.endswith(suffix):
+            fam = FAMILIES.get(sample_name[: -len(suffix)])
+            if fam is not None and fam.type == "histogram":
+                return fam
+    return None

@@ -1,0 +1,87 @@
+"""The one settings class: every knob is a TRUSTLINE_* environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_HOST = "127.0.0.1"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; in `prod` nothing falls back to a development default."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUSTLINE_", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    # Unset in dev means "use the embedded server that `trustline dev up` manages".
+    database_url: SecretStr | None = None
+    kafka_bootstrap: str | None = None
+    state_dir: Path = Path("var")
+    # Where `trustline dev up` puts the embedded PostgreSQL and broker (loopback only).
+    dev_postgres_port: int = Field(default=5433, ge=1, le=65535)
+    dev_kafka_port: int = Field(default=9092, ge=1, le=65535)
+    policy_file: Path | None = None
+
+    topic_prefix: str = "trustline"
+    topic_partitions: int = Field(default=6, ge=1, le=1024)
+    topic_replication_factor: int = Field(default=1, ge=1, le=16)
+    consumer_group: str = "trustline-ingest"
+
+    ingest_batch_max: int = Field(default=5000, ge=1, le=100_000)
+    ingest_poll_timeout_ms: int = Field(default=500, ge=10, le=60_000)
+    max_event_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    aggregation_interval_seconds: float = Field(default=5.0, gt=0)
+    snapshot_refresh_seconds: float = Field(default=1.0, gt=0)
+    max_business_units: int = Field(default=50, ge=1, le=10_000)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _prod_needs_explicit_endpoints(self) -> Settings:
+        if self.env == "prod" and (self.database_url is None or self.kafka_bootstrap is None):
+            raise ValueError(
+                "TRUSTLINE_ENV=prod requires TRUSTLINE_DATABASE_URL and TRUSTLINE_KAFKA_BOOTSTRAP"
+            )
+        return self
+
+    @property
+    def manages_postgres(self) -> bool:
+        """True when the embedded development PostgreSQL is the database."""
+        return self.database_url is None
+
+    @property
+    def manages_broker(self) -> bool:
+        """True when the embedded development broker is the Kafka cluster."""
+        return self.kafka_bootstrap is None
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL for SQLAlchemy's asyncpg dialect."""
+        if self.database_url is None:
+            # The embedded server trusts loopback connections: a development-only set-up.
+            return f"postgresql+asyncpg://trustline@{DEV_HOST}:{self.dev_postgres_port}/trustline"
+        url = self.database_url.get_secret_value()
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
+
+    def asyncpg_dsn(self) -> str:
+        """The database URL in the form asyncpg takes."""
+        return self.sqlalchemy_url().replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def bootstrap_servers(self) -> str:
+        """The Kafka bootstrap servers."""
+        return self.kafka_bootstrap or f"{DEV_HOST}:{self.dev_kafka_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once from the environment."""
+    return Settings()
