@@ -214,6 +214,11 @@ class EmbeddedPostgres:
         if done.returncode != 0 and (self.data / "postmaster.pid").exists() and port_open(self.port):
             raise DevStackError(f"PostgreSQL did not stop: {done.stderr}")
 
+    def destroy(self) -> None:
+        """Stop the server and delete its data (throwaway stacks, e.g. tests)."""
+        self.down()
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def status(self) -> ServiceStatus:
         """Running or not, and where."""
         return ServiceStatus("postgres", self.running(), f"{DEV_HOST}:{self.port}", str(self.data))
@@ -327,6 +332,13 @@ class DevStack:
             self.broker.down()
         if self.postgres:
             self.postgres.down()
+
+    def destroy(self) -> None:
+        """Stop what is managed and delete the embedded database's data."""
+        if self.broker:
+            self.broker.down()
+        if self.postgres:
+            self.postgres.destroy()
 
     def status(self) -> list[ServiceStatus]:
         """One line per managed service."""

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
+from prometheus_client.samples import Sample as PromSample
 from prometheus_client.registry import Collector
 
 from trustline.aggregator.samples import Sample
@@ -18,6 +19,12 @@ class _Families(Collector):
 
     def collect(self) -> Iterable[Metric]:
         return self._metrics
+
+
+def _exposition_order(s: PromSample) -> tuple[list[tuple[str, str]], str, float]:
+    # Series by labels; within a histogram series, buckets by ascending `le`, then _count and _sum.
+    le = s.labels.get("le")
+    return sorted((k, v) for k, v in s.labels.items() if k != "le"), s.name, float(le) if le else 0.0
 
 
 def families(samples: Iterable[Sample]) -> Iterator[Metric]:
@@ -33,7 +40,7 @@ def families(samples: Iterable[Sample]) -> Iterator[Metric]:
         metric.add_sample(s.name, dict(s.labels), s.value)
     for name in sorted(by_name):
         metric = by_name[name]
-        metric.samples.sort(key=lambda smp: (smp.name, sorted(smp.labels.items())))
+        metric.samples.sort(key=_exposition_order)
         yield metric
 
 

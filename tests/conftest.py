@@ -1,0 +1,82 @@
+"""Fixtures shared by every test: a real PostgreSQL and a real Kafka-protocol broker when asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from trustline.cli.devstack import DevStack
+from trustline.ingest.topics import ensure_topics
+from trustline.shared.migrations import upgrade
+from trustline.shared.settings import Settings
+
+STATE_TABLES = ("raw_events", "asset_versions", "vuln_cycle_versions", "metric_samples", "snapshots")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A private stack for the test session, on free ports; external services when configured."""
+    settings = Settings(
+        state_dir=tmp_path_factory.mktemp("stack"),
+        dev_postgres_port=free_port(),
+        dev_kafka_port=free_port(),
+        topic_partitions=3,
+        snapshot_refresh_seconds=0.2,
+        ingest_poll_timeout_ms=100,
+    )
+    dev = DevStack(settings)
+    dev.up()
+    try:
+        upgrade(settings)
+        yield settings
+    finally:
+        dev.destroy()
+
+
+@pytest.fixture
+async def settings(stack: Settings) -> AsyncIterator[Settings]:
+    """Per test: empty tables, and fresh topics and consumer group under a unique prefix."""
+    tag = uuid.uuid4().hex[:8]
+    mine = stack.model_copy(update={"topic_prefix": f"t{tag}", "consumer_group": f"g{tag}"})
+    conn = await asyncpg.connect(mine.asyncpg_dsn())
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(STATE_TABLES)}")
+    finally:
+        await conn.close()
+    await ensure_topics(mine)
+    yield mine
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test database."""
+    conn = await asyncpg.connect(settings.asyncpg_dsn())
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def eventually(probe: object, *, seconds: float = 30.0, every: float = 0.1) -> None:
+    """Await `probe()` until it returns truthy; fail with the last value after `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    last: object = None
+    while loop.time() < deadline:
+        last = await probe()  # type: ignore[operator]
+        if last:
+            return
+        await asyncio.sleep(every)
+    raise AssertionError(f"condition not met within {seconds}s (last value: {last!r})")

@@ -1,0 +1,57 @@
+"""Test helpers: CloudEvents builders, an independent producer, and /metrics parsing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from confluent_kafka import Producer
+from prometheus_client.parser import text_string_to_metric_families
+
+Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def cloudevent(
+    type_: str, time: datetime, data: dict[str, Any], *, id_: str, source: str = "test/scanner"
+) -> dict[str, Any]:
+    """A structured-mode CloudEvent."""
+    return {"specversion": "1.0", "id": id_, "source": source, "type": type_, "time": time.isoformat(),
+            "data": data}  # fmt: skip
+
+
+def produce(bootstrap: str, records: Iterable[tuple[str, bytes | dict[str, Any]]]) -> None:
+    """Produce with librdkafka (confluent-kafka), not the project's own client; waits for every ack."""
+    errors: list[str] = []
+
+    def on_delivery(err: object, _msg: object) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for topic, value in records:
+        payload = value if isinstance(value, bytes) else json.dumps(value).encode()
+        producer.produce(topic, payload, on_delivery=on_delivery)
+    assert producer.flush(30) == 0, "messages still in flight after 30 s"
+    assert not errors, errors
+
+
+def parse_metrics(text: str) -> Series:
+    """Every sample of an exposition, keyed by (sample name, labels)."""
+    out: Series = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def sample(series: Series, name: str, **labels: str) -> float | None:
+    """One sample's value, or None when the series is absent."""
+    return series.get((name, frozenset(labels.items())))
+
+
+def names_with(series: Series, name: str, **labels: str) -> list[dict[str, str]]:
+    """Label sets of every series of `name` that carries the given labels."""
+    want = set(labels.items())
+    return [dict(lbl) for (n, lbl) in series if n == name and want <= set(lbl)]

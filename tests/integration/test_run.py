@@ -1,0 +1,77 @@
+"""`trustline run --no-demo` (what `DEMO=0 make run` runs): the whole system up, fed by an outside producer,
+and everything it started stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.helpers import cloudevent, parse_metrics, produce, sample
+from trustline.cli.devstack import port_open
+
+pytestmark = pytest.mark.integration
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return str(response.read().decode())
+    except OSError:
+        return None
+
+
+def _wait(predicate: object, seconds: float, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        assert proc.poll() is None, f"trustline run exited early:\n{log.read_text()[-3000:]}"
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {seconds}s:\n{log.read_text()[-3000:]}")
+
+
+def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp_path: Path) -> None:
+    ports = {"pg": free_port(), "kafka": free_port(), "api": free_port()}
+    env = {
+        **os.environ,
+        "TRUSTLINE_STATE_DIR": str(tmp_path),
+        "TRUSTLINE_DEV_POSTGRES_PORT": str(ports["pg"]),
+        "TRUSTLINE_DEV_KAFKA_PORT": str(ports["kafka"]),
+        "TRUSTLINE_API_PORT": str(ports["api"]),
+        "TRUSTLINE_AGGREGATION_INTERVAL_SECONDS": "1",
+    }
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "trustline.cli", "run", "--no-demo"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{ports['api']}/metrics"
+    try:
+        _wait(lambda: "trustline_snapshot_timestamp_seconds" in (_get(url) or ""), 120, proc, log)
+        assert "/metrics" in log.read_text()  # the banner says where to look
+
+        now = datetime.now(UTC)
+        event = cloudevent("vulnerability.detected", now - timedelta(days=10),
+                           {"asset_id": "h1", "vulnerability_id": "CVE-2026-1", "severity": "critical"}, id_="r1")  # fmt: skip
+        produce(f"127.0.0.1:{ports['kafka']}", [("trustline.vulnerabilities", event)])
+
+        def breached() -> bool:
+            m = parse_metrics(_get(url) or "")
+            # 10 days open against the 7 day critical SLA.
+            labels = {"business_unit": "unassigned", "severity": "critical", "sla_status": "breached"}
+            return sample(m, "trustline_vulnerabilities_open", **labels) == 1
+
+        _wait(breached, 60, proc, log)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    assert code == 0, log.read_text()[-3000:]
+    assert not any(port_open(p) for p in ports.values()), "something it started is still listening"

@@ -1,0 +1,127 @@
+"""The decoder: every contract type accepted on its own topic, every reject reason on bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trustline.shared.events import Decoder, Event, Rejection
+from trustline.shared.events.schemas import AssetObserved, IdentityObserved
+from trustline.shared.topics import TOPIC_TYPES
+
+NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+decoder = Decoder(topic_prefix="trustline", max_bytes=4096, clock=lambda: NOW)
+
+# The smallest valid `data` of every type in the contract (required fields only).
+MINIMAL: dict[str, dict[str, Any]] = {
+    "asset.observed": {"asset_id": "h1"},
+    "asset.retired": {"asset_id": "h1"},
+    "vulnerability.detected": {"asset_id": "h1", "vulnerability_id": "CVE-1", "severity": "high"},
+    "vulnerability.remediated": {"asset_id": "h1", "vulnerability_id": "CVE-1"},
+    "edr.heartbeat": {"asset_id": "h1"},
+    "edr.uninstalled": {"asset_id": "h1"},
+    "identity.observed": {"user_id": "u1"},
+    "identity.deactivated": {"user_id": "u1"},
+    "mfa.enrolled": {"user_id": "u1", "factor_type": "webauthn"},
+    "mfa.removed": {"user_id": "u1", "factor_type": "sms"},
+    "cloud.evaluated": {"resource_id": "r1", "control_id": "c1", "status": "fail", "severity": "low"},
+    "incident.opened": {"incident_id": "i1", "severity": "critical"},
+    "incident.acknowledged": {"incident_id": "i1"},
+    "incident.contained": {"incident_id": "i1"},
+    "incident.restored": {"incident_id": "i1"},
+    "incident.resolved": {"incident_id": "i1"},
+}
+
+
+def record(type_: str, data: Any, **attrs: Any) -> bytes:
+    body = {"specversion": "1.0", "id": "e1", "source": "s/1", "type": type_, "time": "2026-11-03T09:12:44Z",
+            "data": data, **attrs}  # fmt: skip
+    return json.dumps(body).encode()
+
+
+def test_minimal_covers_the_contract() -> None:
+    assert set(MINIMAL) == {t for types in TOPIC_TYPES.values() for t in types}
+
+
+@pytest.mark.parametrize(("suffix", "type_"), [(s, t) for s, ts in TOPIC_TYPES.items() for t in ts])
+def test_every_type_is_accepted_on_its_topic(suffix: str, type_: str) -> None:
+    got = decoder.decode(f"trustline.{suffix}", record(type_, MINIMAL[type_]))
+    assert isinstance(got, Event), got
+    assert (got.type, got.source, got.id) == (type_, "s/1", "e1")
+    assert got.time == datetime(2026, 11, 3, 9, 12, 44, tzinfo=UTC)
+
+
+def test_defaults_of_the_contract_apply() -> None:
+    server = decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "server"}))
+    network = decoder.decode(
+        "trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "network"})
+    )
+    user = decoder.decode("trustline.identities", record("identity.observed", {"user_id": "u"}))
+    assert isinstance(server, Event) and isinstance(server.data, AssetObserved)
+    assert isinstance(network, Event) and isinstance(network.data, AssetObserved)
+    assert isinstance(user, Event) and isinstance(user.data, IdentityObserved)
+    assert server.data.edr_required is True and network.data.edr_required is False
+    assert server.data.business_unit == "unassigned" and user.data.privileged is False
+
+
+def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
+    got = decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h", "future": 1},
+                                                    time="2026-11-03T11:12:44+02:00", extension="x"))  # fmt: skip
+    assert isinstance(got, Event) and got.time == datetime(2026, 11, 3, 9, 12, 44, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("topic", "value", "reason"),
+    [
+        ("trustline.assets", b"{nope", "invalid_json"),
+        ("trustline.assets", None, "invalid_json"),
+        ("trustline.assets", b"[1, 2]", "invalid_envelope"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, specversion="0.3"), "invalid_envelope"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, id=""), "invalid_envelope"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, time="2026-11-03T09:12:44"), "invalid_envelope"),
+        ("trustline.assets", b'{"class_uid": 2004, "metadata": {}}', "invalid_envelope"),
+        ("trustline.assets", record("asset.exploded", {"asset_id": "h"}), "unknown_type"),
+        ("trustline.edr", record("asset.observed", {"asset_id": "h"}), "type_not_allowed_on_topic"),
+        ("other.assets", record("asset.observed", {"asset_id": "h"}), "type_not_allowed_on_topic"),
+        ("trustline.assets", record("asset.observed", {"hostname": "h"}), "invalid_data"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "toaster"}), "invalid_data"),
+        ("trustline.assets", record("asset.observed", None), "invalid_data"),
+        ("trustline.vulnerabilities", record("vulnerability.detected", {"asset_id": "h", "vulnerability_id": "c",
+                                                                      "severity": "urgent"}), "invalid_data"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h\u0000"}), "invalid_data"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, time="1999-12-31T23:59:59Z"), "time_out_of_range"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, time="2026-11-04T12:00:01Z"), "time_out_of_range"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h", "hostname": "x" * 5000}), "too_large"),
+    ],
+)  # fmt: skip
+def test_bad_input_gets_its_reason(topic: str, value: bytes | None, reason: str) -> None:
+    got = decoder.decode(topic, value)
+    assert isinstance(got, Rejection) and got.reason == reason, got
+    assert got.detail
+
+
+def test_time_limits_are_inclusive_of_the_edges() -> None:
+    edge = (NOW + timedelta(hours=24)).isoformat()
+    assert isinstance(
+        decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h"}, time=edge)), Event
+    )
+    first = "2000-01-01T00:00:00Z"
+    assert isinstance(
+        decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h"}, time=first)), Event
+    )
+
+
+@given(st.binary(max_size=600))
+def test_any_bytes_give_an_event_or_a_reason(value: bytes) -> None:
+    assert isinstance(decoder.decode("trustline.assets", value), Event | Rejection)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4)))  # fmt: skip
+def test_any_json_data_gives_an_event_or_a_reason(data: Any) -> None:
+    assert isinstance(decoder.decode("trustline.assets", record("asset.observed", data)), Event | Rejection)
