@@ -17,8 +17,14 @@ def cloudevent(
     type_: str, time: datetime, data: dict[str, Any], *, id_: str, source: str = "test/scanner"
 ) -> dict[str, Any]:
     """A structured-mode CloudEvent."""
-    return {"specversion": "1.0", "id": id_, "source": source, "type": type_, "time": time.isoformat(),
-            "data": data}  # fmt: skip
+    return {
+        "specversion": "1.0",
+        "id": id_,
+        "source": source,
+        "type": type_,
+        "time": time.isoformat(),
+        "data": data,
+    }
 
 
 def produce(bootstrap: str, records: Iterable[tuple[str, bytes | dict[str, Any]]]) -> None:

@@ -51,16 +51,24 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
     }
     log = tmp_path / "run.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "trustline.cli", "run", "--no-demo"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trustline.cli", "run", "--no-demo"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{ports['api']}/metrics"
     try:
         _wait(lambda: "trustline_snapshot_timestamp_seconds" in (_get(url) or ""), 120, proc, log)
         assert "/metrics" in log.read_text()  # the banner says where to look
 
         now = datetime.now(UTC)
-        event = cloudevent("vulnerability.detected", now - timedelta(days=10),
-                           {"asset_id": "h1", "vulnerability_id": "CVE-2026-1", "severity": "critical"}, id_="r1")  # fmt: skip
+        event = cloudevent(
+            "vulnerability.detected",
+            now - timedelta(days=10),
+            {"asset_id": "h1", "vulnerability_id": "CVE-2026-1", "severity": "critical"},
+            id_="r1",
+        )
         produce(f"127.0.0.1:{ports['kafka']}", [("trustline.vulnerabilities", event)])
 
         def breached() -> bool:

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
-from prometheus_client.samples import Sample as PromSample
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample as PromSample
 
 from trustline.aggregator.samples import Sample
 from trustline.shared.catalog import family_of

@@ -39,8 +39,15 @@ MINIMAL: dict[str, dict[str, Any]] = {
 
 
 def record(type_: str, data: Any, **attrs: Any) -> bytes:
-    body = {"specversion": "1.0", "id": "e1", "source": "s/1", "type": type_, "time": "2026-11-03T09:12:44Z",
-            "data": data, **attrs}  # fmt: skip
+    body = {
+        "specversion": "1.0",
+        "id": "e1",
+        "source": "s/1",
+        "type": type_,
+        "time": "2026-11-03T09:12:44Z",
+        "data": data,
+        **attrs,
+    }
     return json.dumps(body).encode()
 
 
@@ -70,8 +77,12 @@ def test_defaults_of_the_contract_apply() -> None:
 
 
 def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
-    got = decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h", "future": 1},
-                                                    time="2026-11-03T11:12:44+02:00", extension="x"))  # fmt: skip
+    got = decoder.decode(
+        "trustline.assets",
+        record(
+            "asset.observed", {"asset_id": "h", "future": 1}, time="2026-11-03T11:12:44+02:00", extension="x"
+        ),
+    )
     assert isinstance(got, Event) and got.time == datetime(2026, 11, 3, 9, 12, 44, tzinfo=UTC)
 
 
@@ -81,9 +92,17 @@ def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
         ("trustline.assets", b"{nope", "invalid_json"),
         ("trustline.assets", None, "invalid_json"),
         ("trustline.assets", b"[1, 2]", "invalid_envelope"),
-        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, specversion="0.3"), "invalid_envelope"),
+        (
+            "trustline.assets",
+            record("asset.observed", {"asset_id": "h"}, specversion="0.3"),
+            "invalid_envelope",
+        ),
         ("trustline.assets", record("asset.observed", {"asset_id": "h"}, id=""), "invalid_envelope"),
-        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, time="2026-11-03T09:12:44"), "invalid_envelope"),
+        (
+            "trustline.assets",
+            record("asset.observed", {"asset_id": "h"}, time="2026-11-03T09:12:44"),
+            "invalid_envelope",
+        ),
         ("trustline.assets", b'{"class_uid": 2004, "metadata": {}}', "invalid_envelope"),
         ("trustline.assets", record("asset.exploded", {"asset_id": "h"}), "unknown_type"),
         ("trustline.edr", record("asset.observed", {"asset_id": "h"}), "type_not_allowed_on_topic"),
@@ -91,14 +110,31 @@ def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
         ("trustline.assets", record("asset.observed", {"hostname": "h"}), "invalid_data"),
         ("trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "toaster"}), "invalid_data"),
         ("trustline.assets", record("asset.observed", None), "invalid_data"),
-        ("trustline.vulnerabilities", record("vulnerability.detected", {"asset_id": "h", "vulnerability_id": "c",
-                                                                      "severity": "urgent"}), "invalid_data"),
+        (
+            "trustline.vulnerabilities",
+            record(
+                "vulnerability.detected", {"asset_id": "h", "vulnerability_id": "c", "severity": "urgent"}
+            ),
+            "invalid_data",
+        ),
         ("trustline.assets", record("asset.observed", {"asset_id": "h\u0000"}), "invalid_data"),
-        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, time="1999-12-31T23:59:59Z"), "time_out_of_range"),
-        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, time="2026-11-04T12:00:01Z"), "time_out_of_range"),
-        ("trustline.assets", record("asset.observed", {"asset_id": "h", "hostname": "x" * 5000}), "too_large"),
+        (
+            "trustline.assets",
+            record("asset.observed", {"asset_id": "h"}, time="1999-12-31T23:59:59Z"),
+            "time_out_of_range",
+        ),
+        (
+            "trustline.assets",
+            record("asset.observed", {"asset_id": "h"}, time="2026-11-04T12:00:01Z"),
+            "time_out_of_range",
+        ),
+        (
+            "trustline.assets",
+            record("asset.observed", {"asset_id": "h", "hostname": "x" * 5000}),
+            "too_large",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_gets_its_reason(topic: str, value: bytes | None, reason: str) -> None:
     got = decoder.decode(topic, value)
     assert isinstance(got, Rejection) and got.reason == reason, got
@@ -121,7 +157,11 @@ def test_any_bytes_give_an_event_or_a_reason(value: bytes) -> None:
     assert isinstance(decoder.decode("trustline.assets", value), Event | Rejection)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4)))  # fmt: skip
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4),
+    )
+)
 def test_any_json_data_gives_an_event_or_a_reason(data: Any) -> None:
     assert isinstance(decoder.decode("trustline.assets", record("asset.observed", data)), Event | Rejection)
