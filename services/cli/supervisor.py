@@ -18,7 +18,7 @@ from trustline.ingest.topics import ensure_topics
 from trustline.shared.migrations import upgrade
 from trustline.shared.settings import Settings
 
-from .devstack import DevStack, DevStackError
+from .devstack import DevStack, DevStackError, port_open
 
 STOP_GRACE_SECONDS = 15.0
 
@@ -52,7 +52,7 @@ class Supervisor:
             self._start(stack)
             return self._watch()
         except DevStackError as exc:
-            self.console.print(f"[red]cannot start the local stack:[/] {exc}")
+            self.console.print(f"[red]cannot start Trustline:[/] {exc}")
             return 1
         finally:
             self._stop_children()
@@ -67,6 +67,10 @@ class Supervisor:
         self.console.print(f"[bold cyan]»[/] {text}")
 
     def _start(self, stack: DevStack) -> None:
+        if port_open(self.settings.api_port, self.settings.api_host):
+            raise DevStackError(
+                f"port {self.settings.api_port} is taken (another `make run`?); set TRUSTLINE_API_PORT or stop it"
+            )
         self._step("starting the local stack (embedded PostgreSQL, Kafka-protocol broker)")
         stack.up()
         self._step("migrating the schema")
