@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,12 @@ from trustline.shared.aio import wait_or_stop
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
 
-from .org import build_org
+from .org import Org, build_org
 from .scenario import DemoEvent, history, live
 
 _encode = msgspec.json.Encoder().encode
 SEND_CHUNK = 2000
+LIVE_TICK_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -65,33 +67,32 @@ async def run_demo(settings: Settings, options: DemoOptions, stop: asyncio.Event
 async def _send_history(
     producer: AIOKafkaProducer,
     settings: Settings,
-    org: object,
+    org: Org,
     options: DemoOptions,
     stop: asyncio.Event,
     console: Console,
 ) -> None:
     end = datetime.now(UTC)
-    past = list(history(org, seed=options.seed, start=end - timedelta(days=options.history_days), end=end))  # type: ignore[arg-type]
-    with track(console, f"history ({options.history_days} days)", len(past)) as progress:
-        for i in range(0, len(past), SEND_CHUNK):
-            if stop.is_set():
+    past = history(org, seed=options.seed, start=end - timedelta(days=options.history_days), end=end)
+    with track(console, f"history ({options.history_days} days)", None) as progress:
+        while not stop.is_set():
+            chunk = list(itertools.islice(past, SEND_CHUNK))
+            if not chunk:
                 return
-            chunk = past[i : i + SEND_CHUNK]
             await _send(producer, settings, chunk)
-            progress.advance(len(chunk))
+            progress.advance(len(chunk), note=f"event time {chunk[-1].event['time']}"[:36])
 
 
 async def _send_live(
     producer: AIOKafkaProducer,
     settings: Settings,
-    org: object,
+    org: Org,
     options: DemoOptions,
     stop: asyncio.Event,
     console: Console,
 ) -> None:
-    stream = live(org, seed=options.seed, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    stream = live(org, seed=options.seed, clock=lambda: datetime.now(UTC))
     started = time.monotonic()
-    tick = 0.2
     with track(console, f"live ({options.rate:g} events/s)", None) as progress:
         while not stop.is_set():
             elapsed = time.monotonic() - started
@@ -101,4 +102,4 @@ async def _send_live(
             if due > 0:
                 await _send(producer, settings, [next(stream) for _ in range(due)])
                 progress.advance(due)
-            await wait_or_stop(stop, tick)
+            await wait_or_stop(stop, LIVE_TICK_SECONDS)
