@@ -68,9 +68,8 @@ class Supervisor:
 
     def _start(self, stack: DevStack) -> None:
         if port_open(self.settings.api_port, self.settings.api_host):
-            raise DevStackError(
-                f"port {self.settings.api_port} is taken (another `make run`?); set TRUSTLINE_API_PORT or stop it"
-            )
+            port = self.settings.api_port
+            raise DevStackError(f"port {port} is taken (another `make run`?); set TRUSTLINE_API_PORT")
         self._step("starting the local stack (embedded PostgreSQL, Kafka-protocol broker)")
         stack.up()
         self._step("migrating the schema")

@@ -16,8 +16,10 @@ from trustline.shared.aio import wait_or_stop
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
 
+from .events import DemoEvent
+from .history import history
+from .live import live
 from .org import Org, build_org
-from .scenario import DemoEvent, history, live
 
 _encode = msgspec.json.Encoder().encode
 SEND_CHUNK = 2000

@@ -11,8 +11,10 @@ from itertools import islice
 
 import pytest
 
+from trustline.demo.events import DemoEvent
+from trustline.demo.history import history
+from trustline.demo.live import live
 from trustline.demo.org import Org, build_org
-from trustline.demo.scenario import DemoEvent, history, live
 
 END = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 START = END - timedelta(days=30)
