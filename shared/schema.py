@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
     Table,
     Text,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData(
     naming_convention={
@@ -23,6 +27,7 @@ metadata = MetaData(
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
 
@@ -63,6 +68,7 @@ asset_versions = Table(
     Column("environment", Text, nullable=False),
     Column("edr_required", Boolean, nullable=False),
     Column("retired", Boolean, nullable=False),
+    Column("last_seen", DateTime(timezone=True)),  # latest observation; NULL: only ever retired
     Index(None, "valid_from"),
 )
 
@@ -83,6 +89,118 @@ vuln_cycle_versions = Table(
     _ts("valid_to", nullable=True),
     Index(None, "valid_from"),
     Index(None, "remediated_at"),
+)
+
+edr_versions = Table(
+    "edr_versions",
+    metadata,
+    Column("asset_id", Text, primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
+    _ts("last_healthy_at", nullable=True),
+    _ts("uninstalled_at", nullable=True),
+)
+
+identity_versions = Table(
+    "identity_versions",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
+    Column("privileged", Boolean, nullable=False),
+    Column("business_unit", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+mfa_factor_versions = Table(
+    "mfa_factor_versions",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("factor_key", Text, primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
+    Column("factor_type", Text, nullable=False),
+    Column("enrolled", Boolean, nullable=False),
+)
+
+cloud_check_versions = Table(
+    "cloud_check_versions",
+    metadata,
+    Column("resource_id", Text, primary_key=True),
+    Column("control_id", Text, primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
+    Column("status", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("account", Text),
+    Column("region", Text),
+    Column("framework", Text),
+    _ts("evaluated_at"),
+)
+
+incident_versions = Table(
+    "incident_versions",
+    metadata,
+    Column("incident_id", Text, primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
+    Column("severity", Text),
+    _ts("opened_at", nullable=True),
+    _ts("acknowledged_at", nullable=True),
+    _ts("contained_at", nullable=True),
+    _ts("restored_at", nullable=True),
+    _ts("resolved_at", nullable=True),
+)
+
+# The risk-acceptance registry: documented, business-owned, time-bound; decisions are timestamped so the
+# registry can be read as of any instant.
+risk_acceptances = Table(
+    "risk_acceptances",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("title", Text, nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("compensating_controls", Text, nullable=False, server_default=""),
+    # scope: a vulnerability (optionally on one asset) or a control (optionally on one resource)
+    Column("vulnerability_id", Text),
+    Column("asset_id", Text),
+    Column("control_id", Text),
+    Column("resource_id", Text),
+    Column("business_unit", Text),
+    Column("severity", Text, nullable=False),
+    Column("business_owner", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("approved_by", Text),
+    Column("rejected_by", Text),
+    Column("revoked_by", Text),
+    Column("status", Text, nullable=False),
+    _ts("created_at"),
+    _ts("approved_at", nullable=True),
+    _ts("rejected_at", nullable=True),
+    _ts("revoked_at", nullable=True),
+    _ts("expires_at"),
+    CheckConstraint(
+        "(vulnerability_id IS NOT NULL AND control_id IS NULL AND resource_id IS NULL)"
+        " OR (control_id IS NOT NULL AND vulnerability_id IS NULL AND asset_id IS NULL)",
+        name="scope",
+    ),
+    CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", name="four_eyes"),
+    CheckConstraint("status IN ('proposed', 'approved', 'rejected', 'expired', 'revoked')", name="status"),
+)
+
+# Every change to an acceptance, appended and never updated or deleted (a trigger enforces it).
+risk_acceptance_audit = Table(
+    "risk_acceptance_audit",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("acceptance_id", UUID(as_uuid=True), ForeignKey("risk_acceptances.id"), nullable=False),
+    _ts("at"),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index(None, "acceptance_id", "seq"),
 )
 
 snapshots = Table(

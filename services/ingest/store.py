@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -13,32 +13,10 @@ import msgspec
 from trustline.shared.events import Event
 from trustline.shared.events.schemas import DATA_TYPES, KEY_SEP
 
-from .fold import StoredEvent, fold_asset, fold_vulnerability
+from .domains import DOMAINS, Domain, StateTable
+from .folds.core import StoredEvent
 
 _RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data")
-_ASSET_COLUMNS = (
-    "asset_id",
-    "valid_from",
-    "valid_to",
-    "hostname",
-    "kind",
-    "os_family",
-    "business_unit",
-    "environment",
-    "edr_required",
-    "retired",
-)
-_CYCLE_COLUMNS = (
-    "asset_id",
-    "vulnerability_id",
-    "cycle",
-    "detected_at",
-    "remediated_at",
-    "severity",
-    "kev",
-    "valid_from",
-    "valid_to",
-)
 _encoder = msgspec.json.Encoder()
 
 
@@ -76,12 +54,22 @@ async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> Sto
     touched: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         touched[row["domain"]].add(row["key"])
-    if keys := touched.get("asset"):
-        await _refold_assets(conn, sorted(keys))
-    if keys := touched.get("vulnerability"):
-        await _refold_vulnerabilities(conn, sorted(keys))
+    for domain, keys in sorted(touched.items()):
+        await refold(conn, domain, sorted(keys))
     stored = Counter(row["topic"] for row in rows)
     return StoreResult(stored=stored, duplicates=Counter(ev.topic for ev in events) - stored)
+
+
+async def refold(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
+    """Replace the state of `keys` with the fold of all their stored events."""
+    spec: Domain = DOMAINS[domain]
+    by_key = await _load(conn, domain, keys)
+    parts = [key.split(KEY_SEP) for key in keys]
+    folded = [spec.fold(part, by_key.get(key, [])) for key, part in zip(keys, parts, strict=True)]
+    for i, table in enumerate(spec.tables):
+        await _delete(conn, table, parts)
+        records = [row for rows in folded for row in rows[i]]
+        await conn.copy_records_to_table(table.name, records=records, columns=table.columns)
 
 
 async def _load(conn: asyncpg.Connection, domain: str, keys: list[str]) -> dict[str, list[StoredEvent]]:
@@ -94,29 +82,15 @@ async def _load(conn: asyncpg.Connection, domain: str, keys: list[str]) -> dict[
     by_key: dict[str, list[StoredEvent]] = defaultdict(list)
     for r in rows:
         data = msgspec.json.decode(r["data"], type=DATA_TYPES[r["type"]])
-        by_key[r["key"]].append(StoredEvent(r["time"], r["source"], r["id"], data))
+        by_key[r["key"]].append(StoredEvent(r["time"], r["source"], r["id"], r["type"], data))
     return by_key
 
 
-async def _refold_assets(conn: asyncpg.Connection, keys: list[str]) -> None:
-    by_key = await _load(conn, "asset", keys)
-    await conn.execute("DELETE FROM asset_versions WHERE asset_id = ANY($1::text[])", keys)
-    records = [astuple(v) for k in keys for v in fold_asset(k, by_key.get(k, ()))]
-    await conn.copy_records_to_table("asset_versions", records=records, columns=_ASSET_COLUMNS)
-
-
-async def _refold_vulnerabilities(conn: asyncpg.Connection, keys: list[str]) -> None:
-    by_key = await _load(conn, "vulnerability", keys)
-    pairs = [key.split(KEY_SEP, 1) for key in keys]
+async def _delete(conn: asyncpg.Connection, table: StateTable, parts: list[list[str]]) -> None:
+    cols = table.key_columns
+    arrays = [[p[i] for p in parts] for i in range(len(cols))]
+    unnest = ", ".join(f"${i + 1}::text[]" for i in range(len(cols)))
+    match = " AND ".join(f"t.{c} = k.{c}" for c in cols)
     await conn.execute(
-        "DELETE FROM vuln_cycle_versions v USING unnest($1::text[], $2::text[]) AS k(a, b) "
-        "WHERE v.asset_id = k.a AND v.vulnerability_id = k.b",
-        [a for a, _ in pairs],
-        [b for _, b in pairs],
+        f"DELETE FROM {table.name} t USING unnest({unnest}) AS k({', '.join(cols)}) WHERE {match}", *arrays
     )
-    records = [
-        astuple(v)
-        for key, (asset_id, vuln_id) in zip(keys, pairs, strict=True)
-        for v in fold_vulnerability(asset_id, vuln_id, by_key.get(key, ()))
-    ]
-    await conn.copy_records_to_table("vuln_cycle_versions", records=records, columns=_CYCLE_COLUMNS)

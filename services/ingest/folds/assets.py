@@ -1,0 +1,52 @@
+"""Assets: attributes of the latest observation; retired when retired last."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from trustline.shared.events.schemas import AssetObserved, AssetRetired
+
+from .core import StoredEvent, versions
+
+
+@dataclass(frozen=True, slots=True)
+class AssetState:
+    """An asset as the inventory knows it; last_seen is the latest observation (None: never observed)."""
+
+    hostname: str | None
+    kind: str
+    os_family: str
+    business_unit: str
+    environment: str
+    edr_required: bool
+    retired: bool
+    last_seen: datetime | None
+
+
+UNKNOWN_ASSET = AssetState(None, "other", "other", "unassigned", "other", False, False, None)
+
+
+def _step(state: AssetState | None, ev: StoredEvent) -> AssetState | None:
+    d = ev.data
+    if isinstance(d, AssetObserved):
+        return AssetState(
+            d.hostname,
+            d.kind,
+            d.os_family,
+            d.business_unit,
+            d.environment,
+            bool(d.edr_required),
+            retired=False,
+            last_seen=ev.time,
+        )
+    if isinstance(d, AssetRetired):
+        return replace(state or UNKNOWN_ASSET, retired=True)
+    return state
+
+
+def fold_asset(asset_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+    """Rows of asset_versions for one asset."""
+    return [(asset_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, _step)]

@@ -1,0 +1,40 @@
+"""Cloud configuration checks: the latest evaluation of each (resource, control)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass
+from datetime import datetime
+from typing import Any
+
+from trustline.shared.events.schemas import CloudEvaluated
+
+from .core import StoredEvent, versions
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    """The latest evaluation; stale at T when evaluated_at is older than the policy allows."""
+
+    status: str
+    severity: str
+    provider: str
+    account: str | None
+    region: str | None
+    framework: str | None
+    evaluated_at: datetime
+
+
+def _step(state: CheckState | None, ev: StoredEvent) -> CheckState | None:
+    d = ev.data
+    if not isinstance(d, CloudEvaluated):
+        return state
+    return CheckState(d.status, d.severity, d.provider, d.account, d.region, d.framework, ev.time)
+
+
+def fold_check(resource_id: str, control_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+    """Rows of cloud_check_versions for one (resource, control)."""
+    return [
+        (resource_id, control_id, v.valid_from, v.valid_to, *astuple(v.state))
+        for v in versions(events, _step)
+    ]

@@ -1,0 +1,64 @@
+"""The generic machinery: the contract's event order and state versions over time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from trustline.shared.events.schemas import _Data
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """What a fold needs of a stored event."""
+
+    time: datetime
+    source: str
+    id: str
+    type: str
+    data: _Data
+
+
+def in_fold_order(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+    """Events sorted by (time, source, id): the contract's total order."""
+    return sorted(events, key=lambda e: (e.time, e.source, e.id))
+
+
+@dataclass(frozen=True, slots=True)
+class Version(Generic[S]):
+    """A state and the interval [valid_from, valid_to) over which it holds."""
+
+    valid_from: datetime
+    valid_to: datetime | None
+    state: S
+
+
+def versions(
+    events: Iterable[StoredEvent], step: Callable[[S | None, StoredEvent], S | None]
+) -> list[Version[S]]:
+    """Fold `step` over the events in contract order, keeping each distinct state with its interval.
+
+    `step` returns the state after an event (None while nothing is known yet). Several events at one
+    instant leave only the last state observable, and a state equal to the previous one starts no
+    new version.
+    """
+    out: list[Version[S]] = []
+    state: S | None = None
+    for ev in in_fold_order(events):
+        new = step(state, ev)
+        state = new
+        if new is None or (out and out[-1].state == new):
+            continue
+        if out and out[-1].valid_from == ev.time:
+            out.pop()
+            if out and out[-1].state == new:
+                out[-1] = Version(out[-1].valid_from, None, new)
+                continue
+        if out:
+            out[-1] = Version(out[-1].valid_from, ev.time, out[-1].state)
+        out.append(Version(ev.time, None, new))
+    return out

@@ -1,0 +1,39 @@
+"""EDR: the latest healthy heartbeat and the latest uninstall, per asset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from trustline.shared.events.schemas import EdrEvent
+
+from .core import StoredEvent, versions
+
+
+@dataclass(frozen=True, slots=True)
+class EdrState:
+    """Covered at T when last_healthy_at is recent enough and no uninstall came after it."""
+
+    last_healthy_at: datetime | None
+    uninstalled_at: datetime | None
+
+
+def _step(state: EdrState | None, ev: StoredEvent) -> EdrState | None:
+    d = ev.data
+    if not isinstance(d, EdrEvent):
+        return state
+    base = state or EdrState(None, None)
+    if ev.type == "edr.uninstalled":
+        return replace(base, uninstalled_at=ev.time)
+    # An unhealthy heartbeat proves a sensor exists but covers nothing.
+    return replace(base, last_healthy_at=ev.time) if d.healthy else state
+
+
+def fold_edr(asset_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+    """Rows of edr_versions for one asset."""
+    return [
+        (asset_id, v.valid_from, v.valid_to, v.state.last_healthy_at, v.state.uninstalled_at)
+        for v in versions(events, _step)
+    ]
