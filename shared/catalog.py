@@ -28,6 +28,28 @@ FAMILIES: Final = {
         Family("trustline_vulnerability_backlog", _G, "Open vulnerability cycles by age bucket"),
         Family("trustline_security_debt_days", _G, "Sum of days past SLA over open, not accepted cycles"),
         Family("trustline_vulnerability_oldest_open_age_seconds", _G, "Age of the oldest open cycle"),
+        Family(
+            "trustline_edr_assets_expected",
+            _G,
+            "Assets in scope for EDR: not retired, required, recently seen",
+        ),
+        Family("trustline_edr_assets_covered", _G, "Expected assets with a recent healthy EDR heartbeat"),
+        Family(
+            "trustline_edr_unknown_assets", _G, "Healthy EDR sensors on assets the inventory never observed"
+        ),
+        Family("trustline_identities", _G, "Active identities"),
+        Family("trustline_identities_mfa", _G, "Active identities with an enrolled MFA factor, by strength"),
+        Family("trustline_cloud_config_checks", _G, "Fresh, not muted cloud checks by latest status"),
+        Family(
+            "trustline_incident_duration_seconds",
+            _H,
+            "Opening to each stage, for stages reached in the window",
+        ),
+        Family("trustline_incidents_open", _G, "Incidents opened and not resolved"),
+        Family("trustline_incident_stage_errors", _G, "Incident stages dated before the opening (left out)"),
+        Family("trustline_risk_acceptances", _G, "Risk acceptances in the registry, by status"),
+        Family("trustline_risk_acceptances_expiring_7d", _G, "Approved acceptances expiring within 7 days"),
+        Family("trustline_source_last_event_timestamp_seconds", _G, "Newest event time per source"),
         Family("trustline_snapshot_timestamp_seconds", _G, "The instant T of the snapshot being served"),
     )
 }

@@ -52,6 +52,7 @@ raw_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index(None, "domain", "key", "time"),
     Index(None, "time"),
+    Index(None, "source", "time"),
 )
 
 # Asset state as versions: the row valid at T is the fold of asset events with time <= T.
@@ -210,9 +211,11 @@ snapshots = Table(
     _ts("computed_at"),
     Column("duration_seconds", Float, nullable=False),
     Column("samples", Integer, nullable=False),
+    Column("writer", Text, nullable=False),  # which aggregator (or backfill) wrote it
 )
 
-# One row per exported sample of a snapshot: the metric history.
+# One row per exported sample of a snapshot: the metric history, partitioned by day so that
+# retention drops whole partitions.
 metric_samples = Table(
     "metric_samples",
     metadata,
@@ -223,4 +226,5 @@ metric_samples = Table(
     Column("labels", JSONB, nullable=False),
     Column("value", Float, nullable=False),
     Index(None, "snapshot_at", "name"),
+    postgresql_partition_by="RANGE (snapshot_at)",
 )

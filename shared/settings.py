@@ -38,7 +38,11 @@ class Settings(BaseSettings):
 
     aggregation_interval_seconds: float = Field(default=5.0, gt=0)
     snapshot_refresh_seconds: float = Field(default=1.0, gt=0)
-    max_business_units: int = Field(default=50, ge=1, le=10_000)
+    max_business_units: int = Field(default=50, ge=2, le=10_000)
+    # Metric history: every snapshot for this many days, then one per hour, then nothing.
+    history_full_resolution_days: int = Field(default=14, ge=1)
+    history_retention_days: int = Field(default=400, ge=1)
+    history_prune_interval_seconds: float = Field(default=600.0, gt=0)
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import os
+import socket
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from prometheus_client import Gauge, Histogram
@@ -14,55 +18,97 @@ from trustline.shared.db import is_transient
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 
+from .history import prune
 from .snapshot import snapshot_once
 
 log = logging.getLogger(__name__)
-LEADER_LOCK_ID = 0x7472_7573_746C  # "trustl": one aggregator writes snapshots at a time
+LEADER_LOCK_ID = 0x7472_7573_746C  # one aggregator writes snapshots at a time
 DURATION = Histogram("trustline_aggregation_duration_seconds", "Time to compute one snapshot")
 LAST_SUCCESS = Gauge(
     "trustline_aggregation_last_success_timestamp_seconds", "When a snapshot was last stored"
 )
 
 
-async def _lead(conn: asyncpg.Connection, settings: Settings, policy: Policy, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        n, seconds = await snapshot_once(conn, at=datetime.now(UTC), policy=policy)
-        DURATION.observe(seconds)
-        LAST_SUCCESS.set_to_current_time()
-        log.debug("snapshot: %d samples in %.3fs", n, seconds)
-        await wait_or_stop(stop, settings.aggregation_interval_seconds)
+def writer_id(role: str = "aggregator") -> str:
+    """A name for whoever writes snapshots: unique per process run."""
+    return f"{role}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-async def run_aggregator(settings: Settings, policy: Policy, stop: asyncio.Event) -> None:
-    """Snapshot every interval while leader; followers wait for the lock; survive database outages."""
-    while not stop.is_set():
-        try:
-            conn = await asyncpg.connect(settings.asyncpg_dsn(), timeout=10)
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("database unreachable (%s); retrying", exc.__class__.__name__)
-            await wait_or_stop(stop, 2.0)
-            continue
-        try:
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_ID):
-                log.info("leading: writing a snapshot every %.1fs", settings.aggregation_interval_seconds)
-                await _lead(conn, settings, policy, stop)
-            else:
-                await wait_or_stop(stop, settings.aggregation_interval_seconds)
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("lost the database (%s); retrying", exc.__class__.__name__)
-            await wait_or_stop(stop, 2.0)
-        finally:
-            await conn.close(timeout=5)
+class Aggregator:
+    """Leader election, the snapshot cadence and history upkeep."""
+
+    def __init__(self, settings: Settings, policy: Policy, *, writer: str | None = None) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.writer = writer or writer_id()
+        self._next_prune = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Snapshot while leader; followers wait for the lock; survive database outages."""
+        while not stop.is_set():
+            try:
+                conn = await asyncpg.connect(self.settings.asyncpg_dsn(), timeout=10)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("database unreachable (%s); retrying", exc.__class__.__name__)
+                await wait_or_stop(stop, 2.0)
+                continue
+            try:
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_ID):
+                    log.info(
+                        "%s leads: a snapshot every %.1fs",
+                        self.writer,
+                        self.settings.aggregation_interval_seconds,
+                    )
+                    await self._lead(conn, stop)
+                else:
+                    await wait_or_stop(stop, self.settings.aggregation_interval_seconds)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("lost the database (%s); retrying", exc.__class__.__name__)
+                await wait_or_stop(stop, 2.0)
+            finally:
+                await conn.close(timeout=5)
+
+    async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            n, seconds = await snapshot_once(
+                conn,
+                at=datetime.now(UTC),
+                policy=self.policy,
+                max_business_units=self.settings.max_business_units,
+                writer=self.writer,
+            )
+            DURATION.observe(seconds)
+            LAST_SUCCESS.set_to_current_time()
+            log.debug("snapshot: %d samples in %.3fs", n, seconds)
+            if time.monotonic() >= self._next_prune:
+                await self._prune(conn)
+            await wait_or_stop(stop, self.settings.aggregation_interval_seconds)
+
+    async def _prune(self, conn: asyncpg.Connection) -> None:
+        s = self.settings
+        removed = await prune(
+            conn,
+            now=datetime.now(UTC),
+            full_resolution=timedelta(days=s.history_full_resolution_days),
+            retention=timedelta(days=s.history_retention_days),
+        )
+        if removed:
+            log.info("history: %d snapshots downsampled or past retention removed", removed)
+        self._next_prune = time.monotonic() + s.history_prune_interval_seconds
 
 
-async def snapshot_at(settings: Settings, policy: Policy, at: datetime) -> tuple[int, float]:
-    """Compute and store one snapshot at `at` (backfill, tests, `aggregate --once`)."""
+async def snapshot_at(
+    settings: Settings, policy: Policy, at: datetime, *, writer: str = "manual"
+) -> tuple[int, float]:
+    """Compute and store one snapshot at `at` (`aggregate --once`, tests)."""
     conn = await asyncpg.connect(settings.asyncpg_dsn(), timeout=10)
     try:
-        return await snapshot_once(conn, at=at, policy=policy)
+        return await snapshot_once(
+            conn, at=at, policy=policy, max_business_units=settings.max_business_units, writer=writer
+        )
     finally:
         await conn.close(timeout=5)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -99,6 +99,15 @@ def ingest(log_level: LogLevel = "INFO") -> None:
     run_until_signalled(lambda stop: run_worker(settings, stop))
 
 
+def _instant(text: str) -> datetime:
+    """An RFC 3339 instant; a missing offset means UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not an RFC 3339 instant, e.g. 2026-11-03T09:00:00Z") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 @app.command()
 def aggregate(
     once: Annotated[bool, typer.Option("--once", help="Compute one snapshot and exit")] = False,
@@ -107,19 +116,45 @@ def aggregate(
     ] = None,
     log_level: LogLevel = "INFO",
 ) -> None:
-    """Write metric snapshots to the history (every interval, as the leader)."""
-    from trustline.aggregator.loop import run_aggregator, snapshot_at
+    """Write metric snapshots to the history: every interval as the leader, or once."""
+    from trustline.aggregator.loop import Aggregator, snapshot_at
 
     configure_logging(log_level)
     settings = get_settings()
     policy = load_policy(settings.policy_file)
     if once:
-        instant = datetime.fromisoformat(at) if at else datetime.now(UTC)
-        instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        instant = _instant(at) if at else datetime.now(UTC)
         n, seconds = asyncio.run(snapshot_at(settings, policy, instant))
         console.print(f"snapshot at {instant.isoformat()}: {n} samples in {seconds:.3f}s")
         return
-    run_until_signalled(lambda stop: run_aggregator(settings, policy, stop))
+    run_until_signalled(Aggregator(settings, policy).run)
+
+
+@app.command()
+def backfill(
+    from_: Annotated[str, typer.Option("--from", help="First instant, RFC 3339")],
+    to: Annotated[str, typer.Option(help="Last instant, RFC 3339")],
+    step: Annotated[str, typer.Option(help="Distance between snapshots, e.g. 1h, 1d")] = "1d",
+) -> None:
+    """Fill the metric history with snapshots computed from stored events (rewrites existing ones)."""
+    from trustline.aggregator.backfill import backfill as run_backfill
+    from trustline.shared.policy import parse_duration
+
+    settings = get_settings()
+    interval = parse_duration(step)
+    if not isinstance(interval, timedelta):
+        raise typer.BadParameter(f"{step!r} is not a duration such as 1h or 1d")
+    n = asyncio.run(
+        run_backfill(
+            settings,
+            load_policy(settings.policy_file),
+            start=_instant(from_),
+            end=_instant(to),
+            step=interval,
+            console=Console(),
+        )
+    )
+    console.print(f"{n} snapshots written")
 
 
 @app.command()

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import asyncpg
 
-from trustline.aggregator.snapshot import latest_snapshot
+from trustline.aggregator.history import latest_snapshot
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import is_transient
 

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("duration_seconds", sa.Float(), nullable=False),
         sa.Column("samples", sa.Integer(), nullable=False),
+        sa.Column("writer", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("at", name=op.f("pk_snapshots")),
     )
     op.create_table(
@@ -91,6 +92,7 @@ def upgrade() -> None:
             name=op.f("fk_metric_samples_snapshot_at_snapshots"),
             ondelete="CASCADE",
         ),
+        postgresql_partition_by="RANGE (snapshot_at)",
     )
     op.create_index(
         op.f("ix_metric_samples_snapshot_at_name"), "metric_samples", ["snapshot_at", "name"], unique=False

@@ -1,0 +1,73 @@
+"""Coverage families: EDR on expected assets, unknown EDR assets, identities and their MFA."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from trustline.shared.policy import Policy
+
+from .samples import Sample
+from .sql import ASSETS_AT, as_of
+
+# $2: heartbeat max age, $3: inventory staleness.
+EDR_SQL = f"""
+WITH asset_at AS ({ASSETS_AT}),
+edr_at AS (SELECT e.* FROM edr_versions e WHERE {as_of("e")}),
+expected AS (
+    SELECT a.business_unit, a.os_family,
+           (e.last_healthy_at >= $1::timestamptz - $2::interval
+            AND (e.uninstalled_at IS NULL OR e.uninstalled_at <= e.last_healthy_at)) IS TRUE AS covered
+    FROM asset_at a LEFT JOIN edr_at e ON e.asset_id = a.asset_id
+    WHERE NOT a.retired AND a.edr_required AND a.last_seen >= $1::timestamptz - $3::interval
+)
+SELECT business_unit, os_family, count(*) AS expected, count(*) FILTER (WHERE covered) AS covered
+FROM expected GROUP BY business_unit, os_family
+"""
+
+# Healthy heartbeats within the max age from assets the inventory has never observed (shadow IT).
+UNKNOWN_SQL = f"""
+SELECT count(*) FILTER (
+           WHERE e.last_healthy_at >= $1::timestamptz - $2::interval
+             AND NOT EXISTS (SELECT 1 FROM asset_versions a
+                             WHERE a.asset_id = e.asset_id AND a.valid_from <= $1 AND a.last_seen IS NOT NULL)
+       ) AS unknown,
+       count(*) AS sensors
+FROM edr_versions e WHERE {as_of("e")}
+"""
+
+# $2: the phishing-resistant factor types.
+IDENTITIES_SQL = f"""
+WITH ident AS (SELECT i.* FROM identity_versions i WHERE {as_of("i")} AND i.active),
+factors AS (
+    SELECT f.user_id, bool_or(f.factor_type = ANY($2::text[])) AS strong
+    FROM mfa_factor_versions f WHERE {as_of("f")} AND f.enrolled GROUP BY f.user_id
+)
+SELECT i.business_unit, CASE WHEN i.privileged THEN 'privileged' ELSE 'standard' END AS population,
+       count(*) AS total,
+       count(*) FILTER (WHERE f.strong) AS phishing_resistant,
+       count(*) FILTER (WHERE NOT f.strong) AS other
+FROM ident i LEFT JOIN factors f ON f.user_id = i.user_id
+GROUP BY 1, 2
+"""
+
+
+async def coverage_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
+    """EDR expected/covered, unknown EDR assets, identities and identities with MFA, as of `at`."""
+    out: list[Sample] = []
+    for r in await conn.fetch(EDR_SQL, at, policy.edr_heartbeat_max_age, policy.inventory_stale_after):
+        labels = {"business_unit": r["business_unit"], "os_family": r["os_family"]}
+        out.append(Sample("trustline_edr_assets_expected", labels, float(r["expected"])))
+        out.append(Sample("trustline_edr_assets_covered", labels, float(r["covered"])))
+    unknown = await conn.fetchrow(UNKNOWN_SQL, at, policy.edr_heartbeat_max_age)
+    if unknown is not None and unknown["sensors"]:
+        out.append(Sample("trustline_edr_unknown_assets", {}, float(unknown["unknown"])))
+    for r in await conn.fetch(IDENTITIES_SQL, at, list(policy.phishing_resistant_factors)):
+        labels = {"business_unit": r["business_unit"], "population": r["population"]}
+        out.append(Sample("trustline_identities", labels, float(r["total"])))
+        for strength in ("phishing_resistant", "other"):
+            out.append(
+                Sample("trustline_identities_mfa", {**labels, "strength": strength}, float(r[strength]))
+            )
+    return out

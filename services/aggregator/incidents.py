@@ -1,0 +1,71 @@
+"""Incident families: time to acknowledge, contain, restore and resolve; open incidents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from trustline.shared.severity import SLA_SEVERITIES
+
+from .samples import DURATION_BUCKETS, WINDOWS, Sample, histogram
+from .sql import as_of
+
+# Incidents as of T with a known, non-info severity. Restore falls back to resolve when no restore came.
+_INCIDENTS_AT = f"""
+WITH inc AS (
+    SELECT i.* FROM incident_versions i
+    WHERE {as_of("i")} AND i.opened_at IS NOT NULL AND i.severity = ANY($2::text[])
+),
+stages AS (
+    SELECT inc.severity, inc.opened_at, s.stage, s.at
+    FROM inc CROSS JOIN LATERAL (VALUES ('acknowledge', inc.acknowledged_at), ('contain', inc.contained_at),
+                                        ('restore', COALESCE(inc.restored_at, inc.resolved_at)),
+                                        ('resolve', inc.resolved_at)) AS s(stage, at)
+    WHERE s.at IS NOT NULL
+)
+"""
+_BUCKETS_SQL = ", ".join(
+    f"count(*) FILTER (WHERE d.secs <= {le}) AS b{i}" for i, le in enumerate(DURATION_BUCKETS)
+)
+
+# A stage before its opening is a data-quality error: left out of the durations and counted instead.
+DURATIONS_SQL = (
+    _INCIDENTS_AT
+    + f"""
+SELECT severity, stage, w.name AS window, count(*) AS n, sum(d.secs) AS total_seconds, {_BUCKETS_SQL}
+FROM stages
+CROSS JOIN unnest($3::text[], $4::float8[]) AS w(name, seconds)
+CROSS JOIN LATERAL (SELECT extract(epoch FROM stages.at - stages.opened_at)::float8 AS secs) d
+WHERE stages.at >= stages.opened_at AND stages.at > $1 - make_interval(secs => w.seconds)
+GROUP BY severity, stage, w.name
+"""
+)
+ERRORS_SQL = _INCIDENTS_AT + "SELECT stage, count(*) AS n FROM stages WHERE at < opened_at GROUP BY stage"
+OPEN_SQL = _INCIDENTS_AT + (
+    "SELECT severity, count(*) FILTER (WHERE resolved_at IS NULL) AS open FROM inc GROUP BY severity"
+)
+
+
+async def incident_samples(conn: asyncpg.Connection, *, at: datetime) -> list[Sample]:
+    """incident_duration_seconds, incidents_open and the stage-order errors, as of `at`."""
+    sev = list(SLA_SEVERITIES)
+    windows = [float(v) for v in WINDOWS.values()]
+    out = duration_samples(await conn.fetch(DURATIONS_SQL, at, sev, list(WINDOWS), windows))
+    for r in await conn.fetch(OPEN_SQL, at, sev):
+        out.append(Sample("trustline_incidents_open", {"severity": r["severity"]}, float(r["open"])))
+    for r in await conn.fetch(ERRORS_SQL, at, sev):
+        out.append(Sample("trustline_incident_stage_errors", {"stage": r["stage"]}, float(r["n"])))
+    return out
+
+
+def duration_samples(rows: Sequence[Any]) -> list[Sample]:
+    """One histogram series per (severity, stage, window)."""
+    out: list[Sample] = []
+    for r in rows:
+        labels = {"severity": r["severity"], "stage": r["stage"], "window": r["window"]}
+        counts = [r[f"b{i}"] for i in range(len(DURATION_BUCKETS))]
+        out += histogram("trustline_incident_duration_seconds", labels, counts, r["n"], r["total_seconds"])
+    return out

@@ -1,0 +1,66 @@
+"""Cloud configuration checks and the risk-acceptance registry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from trustline.shared.policy import Policy
+
+from .samples import Sample
+from .sql import ACCEPTED_AT, as_of
+
+# $2: staleness. Muted and stale checks drop out; a failing check under an acceptance counts as accepted.
+CHECKS_SQL = f"""
+WITH accepted AS ({ACCEPTED_AT}),
+chk AS (
+    SELECT c.provider, c.severity,
+           CASE WHEN c.status = 'fail' AND EXISTS (
+                    SELECT 1 FROM accepted r WHERE r.control_id = c.control_id
+                    AND (r.resource_id IS NULL OR r.resource_id = c.resource_id))
+                THEN 'accepted' ELSE c.status END AS status
+    FROM cloud_check_versions c
+    WHERE {as_of("c")} AND c.evaluated_at >= $1::timestamptz - $2::interval
+      AND c.status <> 'muted' AND c.severity <> 'info'
+)
+SELECT provider, severity,
+       count(*) FILTER (WHERE status = 'pass') AS pass,
+       count(*) FILTER (WHERE status = 'fail') AS fail,
+       count(*) FILTER (WHERE status = 'accepted') AS accepted
+FROM chk GROUP BY provider, severity
+"""
+
+# The registry as it stood at T, read from the decision timestamps.
+RISK_SQL = """
+SELECT CASE WHEN rejected_at <= $1 THEN 'rejected'
+            WHEN approved_at <= $1 AND revoked_at <= $1 THEN 'revoked'
+            WHEN approved_at <= $1 AND expires_at <= $1 THEN 'expired'
+            WHEN approved_at <= $1 THEN 'approved'
+            ELSE 'proposed' END AS status,
+       count(*) AS n,
+       count(*) FILTER (WHERE approved_at <= $1 AND (revoked_at IS NULL OR revoked_at > $1)
+                        AND expires_at > $1 AND expires_at <= $1 + interval '7 days') AS expiring
+FROM risk_acceptances WHERE created_at <= $1
+GROUP BY 1
+"""
+RISK_STATUSES = ("proposed", "approved", "rejected", "expired", "revoked")
+
+
+async def posture_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
+    """cloud_config_checks, risk_acceptances and risk_acceptances_expiring_7d as of `at`."""
+    out: list[Sample] = []
+    for r in await conn.fetch(CHECKS_SQL, at, policy.cloud_check_stale_after):
+        labels = {"provider": r["provider"], "severity": r["severity"]}
+        for status in ("pass", "fail", "accepted"):
+            out.append(
+                Sample("trustline_cloud_config_checks", {**labels, "status": status}, float(r[status]))
+            )
+    rows = {r["status"]: r for r in await conn.fetch(RISK_SQL, at)}
+    if rows:
+        for status in RISK_STATUSES:
+            n = rows[status]["n"] if status in rows else 0
+            out.append(Sample("trustline_risk_acceptances", {"status": status}, float(n)))
+        expiring = sum(r["expiring"] for r in rows.values())
+        out.append(Sample("trustline_risk_acceptances_expiring_7d", {}, float(expiring)))
+    return out
