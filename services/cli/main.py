@@ -14,6 +14,7 @@ from trustline.shared.policy import load_policy
 from trustline.shared.settings import get_settings
 
 from .devstack import DevStack, DevStackError
+from .risk import risk_app
 from .signals import run_until_signalled
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ dev_app = typer.Typer(
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics of the event contract.")
 app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
+app.add_typer(risk_app, name="risk")
 console = Console(stderr=True)
 LogLevel = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
 

@@ -1,0 +1,80 @@
+"""What a risk acceptance is made of, as callers send it and as Trustline returns it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Status = Literal["proposed", "approved", "rejected", "expired", "revoked"]
+AcceptanceSeverity = Literal["critical", "high", "medium", "low"]
+_Text = Field(min_length=1, max_length=4000)
+_Id = Field(default=None, min_length=1, max_length=512)
+
+
+class Scope(BaseModel):
+    """What is accepted: a vulnerability (maybe on one asset) or a control (maybe on one resource)."""
+
+    model_config = ConfigDict(extra="forbid")
+    vulnerability_id: str | None = _Id
+    asset_id: str | None = _Id
+    control_id: str | None = _Id
+    resource_id: str | None = _Id
+    business_unit: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Scope:
+        if (self.vulnerability_id is None) == (self.control_id is None):
+            raise ValueError("scope needs exactly one of vulnerability_id or control_id")
+        if self.vulnerability_id is not None and self.resource_id is not None:
+            raise ValueError("resource_id goes with control_id, not vulnerability_id")
+        if self.control_id is not None and (self.asset_id is not None or self.business_unit is not None):
+            raise ValueError("asset_id and business_unit limit vulnerability scopes only")
+        return self
+
+
+class AcceptanceCreate(BaseModel):
+    """A proposal: documented, owned by the business, time-bound."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    justification: str = _Text
+    compensating_controls: str = Field(default="", max_length=4000)
+    scope: Scope
+    severity: AcceptanceSeverity
+    business_owner: str = Field(min_length=1, max_length=200)
+    expires_at: datetime
+
+
+class Acceptance(BaseModel):
+    """A registry entry."""
+
+    id: UUID
+    title: str
+    justification: str
+    compensating_controls: str
+    scope: Scope
+    severity: str
+    business_owner: str
+    requested_by: str
+    approved_by: str | None
+    rejected_by: str | None
+    revoked_by: str | None
+    status: Status
+    created_at: datetime
+    approved_at: datetime | None
+    rejected_at: datetime | None
+    revoked_at: datetime | None
+    expires_at: datetime
+
+
+class AuditEntry(BaseModel):
+    """One change, as it was recorded."""
+
+    at: datetime
+    action: str
+    actor: str
+    status: Status
+    detail: dict[str, object]
