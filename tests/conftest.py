@@ -15,7 +15,29 @@ from trustline.ingest.topics import ensure_topics
 from trustline.shared.migrations import upgrade
 from trustline.shared.settings import Settings
 
-STATE_TABLES = ("raw_events", "asset_versions", "vuln_cycle_versions", "metric_samples", "snapshots")
+STATE_TABLES = (
+    "raw_events",
+    "asset_versions",
+    "vuln_cycle_versions",
+    "edr_versions",
+    "identity_versions",
+    "mfa_factor_versions",
+    "cloud_check_versions",
+    "incident_versions",
+    "risk_acceptance_audit",
+    "risk_acceptances",
+    "metric_samples",
+    "snapshots",
+)
+
+
+async def truncate_all(dsn: str) -> None:
+    """Empty every table the tests write."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(STATE_TABLES)}")
+    finally:
+        await conn.close()
 
 
 def free_port() -> int:
@@ -50,19 +72,22 @@ async def settings(stack: Settings) -> AsyncIterator[Settings]:
     """Per test: empty tables, and fresh topics and consumer group under a unique prefix."""
     tag = uuid.uuid4().hex[:8]
     mine = stack.model_copy(update={"topic_prefix": f"t{tag}", "consumer_group": f"g{tag}"})
-    conn = await asyncpg.connect(mine.asyncpg_dsn())
-    try:
-        await conn.execute(f"TRUNCATE {', '.join(STATE_TABLES)}")
-    finally:
-        await conn.close()
+    await truncate_all(mine.asyncpg_dsn())
     await ensure_topics(mine)
     yield mine
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to the test database."""
-    conn = await asyncpg.connect(settings.asyncpg_dsn())
+async def clean(stack: Settings) -> AsyncIterator[Settings]:
+    """Per test: empty tables (no topics: for tests that write to the database directly)."""
+    await truncate_all(stack.asyncpg_dsn())
+    yield stack
+
+
+@pytest.fixture
+async def db(stack: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test database (combine with `settings` or `clean` for empty tables)."""
+    conn = await asyncpg.connect(stack.asyncpg_dsn())
     try:
         yield conn
     finally:
