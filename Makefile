@@ -8,7 +8,7 @@ DEMO ?= 1
 SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(SOURCES_ID)
 
-.PHONY: install run stop test lint typecheck unit integration clean
+.PHONY: install tools run stop test lint typecheck unit integration clean
 
 install: $(STAMP)
 
@@ -21,6 +21,14 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=strict
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# promtool (Debian's prometheus package) checks the exporter; it needs root to install.
+tools:
+	@if command -v promtool >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "» installing Debian's prometheus package (promtool) for the exporter checks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	else echo "note: promtool is missing and installing it needs root: the promtool checks will be skipped"; fi
 
 run: install
 	$(BIN)/trustline run $(if $(filter 0 no false,$(DEMO)),--no-demo,--demo)
@@ -41,7 +49,7 @@ unit: install
 integration: install
 	$(BIN)/pytest -q tests/integration
 
-test: lint typecheck
+test: lint typecheck tools
 	$(BIN)/pytest -q
 
 clean:
