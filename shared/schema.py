@@ -90,6 +90,7 @@ vuln_cycle_versions = Table(
     _ts("valid_to", nullable=True),
     Index(None, "valid_from"),
     Index(None, "remediated_at"),
+    Index(None, "vulnerability_id"),
 )
 
 edr_versions = Table(

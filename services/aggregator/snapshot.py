@@ -18,6 +18,8 @@ from .samples import Sample
 from .sources import source_samples
 from .vulnerabilities import vulnerability_samples
 
+WORK_MEM = "64MB"
+
 
 async def compute_snapshot(
     conn: asyncpg.Connection, *, at: datetime, policy: Policy, max_business_units: int
@@ -40,6 +42,8 @@ async def snapshot_once(
     """Compute (in one consistent read) and store the snapshot at `at`; returns (samples, seconds)."""
     started = time.perf_counter()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        # Room to hash and group a large estate in memory rather than spilling to disk.
+        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         samples = await compute_snapshot(conn, at=at, policy=policy, max_business_units=max_business_units)
     seconds = time.perf_counter() - started
     await write_snapshot(conn, at=at, samples=samples, seconds=seconds, writer=writer)

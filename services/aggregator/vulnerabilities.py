@@ -27,37 +27,41 @@ _STATUSES = ("within_sla", "breached", "accepted")
 _NEG_BOUNDS = sorted(-float(b) for b in DURATION_BUCKETS)
 
 # $1 T; $2/$3 severities and SLA seconds; $4 window lengths (narrowest first); $5 negated bucket bounds.
+# Closed and open cycles are read separately (the closed ones through the remediated_at index); the few
+# acceptances in force find their cycles through the vulnerability_id index.
 VULNERABILITIES_SQL = f"""
 WITH asset_at AS ({ASSETS_AT}),
 accepted AS ({ACCEPTED_AT}),
 sla AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS s(severity, seconds)),
-base AS MATERIALIZED (
-    SELECT c.asset_id, c.vulnerability_id, c.cycle, c.severity, c.detected_at, c.remediated_at,
-           s.seconds AS sla_seconds, COALESCE(a.business_unit, 'unassigned') AS business_unit,
-           COALESCE(a.retired, false) AS retired
+hits AS (
+    SELECT DISTINCT c.asset_id, c.vulnerability_id, c.cycle
+    FROM accepted r
+    JOIN vuln_cycle_versions c ON c.vulnerability_id = r.vulnerability_id
+    LEFT JOIN asset_at a ON a.asset_id = c.asset_id
+    WHERE {as_of("c")} AND (c.remediated_at IS NULL OR c.remediated_at > $1)
+      AND (r.asset_id IS NULL OR r.asset_id = c.asset_id)
+      AND (r.business_unit IS NULL OR r.business_unit = COALESCE(a.business_unit, 'unassigned'))
+),
+closed AS (
+    SELECT COALESCE(a.business_unit, 'unassigned') AS business_unit, c.severity, s.seconds AS sla_seconds,
+           date_part('epoch', c.remediated_at - c.detected_at) AS secs,
+           date_part('epoch', $1 - c.remediated_at) AS ago
     FROM vuln_cycle_versions c
     JOIN sla s ON s.severity = c.severity
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
-    WHERE {as_of("c")}
-      AND (c.remediated_at IS NULL OR c.remediated_at > $1 - make_interval(secs => ($4::float8[])[3]))
-),
-hits AS (
-    SELECT DISTINCT b.asset_id, b.vulnerability_id, b.cycle
-    FROM base b JOIN accepted r ON r.vulnerability_id = b.vulnerability_id
-    WHERE (r.asset_id IS NULL OR r.asset_id = b.asset_id)
-      AND (r.business_unit IS NULL OR r.business_unit = b.business_unit)
-),
-closed AS (
-    SELECT b.business_unit, b.severity, b.sla_seconds,
-           date_part('epoch', b.remediated_at - b.detected_at) AS secs,
-           date_part('epoch', $1 - b.remediated_at) AS ago
-    FROM base b WHERE b.remediated_at <= $1
+    WHERE c.remediated_at <= $1 AND c.remediated_at > $1 - make_interval(secs => ($4::float8[])[3])
+      AND {as_of("c")}
 ),
 opened AS (
-    SELECT b.business_unit, b.severity, h.cycle IS NOT NULL AS accepted, b.sla_seconds,
-           date_part('epoch', $1 - b.detected_at) AS age
-    FROM base b LEFT JOIN hits h USING (asset_id, vulnerability_id, cycle)
-    WHERE NOT b.retired AND (b.remediated_at IS NULL OR b.remediated_at > $1)
+    SELECT COALESCE(a.business_unit, 'unassigned') AS business_unit, c.severity, s.seconds AS sla_seconds,
+           h.cycle IS NOT NULL AS accepted, date_part('epoch', $1 - c.detected_at) AS age
+    FROM vuln_cycle_versions c
+    JOIN sla s ON s.severity = c.severity
+    LEFT JOIN asset_at a ON a.asset_id = c.asset_id
+    LEFT JOIN hits h
+           ON h.asset_id = c.asset_id AND h.vulnerability_id = c.vulnerability_id AND h.cycle = c.cycle
+    WHERE {as_of("c")} AND (c.remediated_at IS NULL OR c.remediated_at > $1)
+      AND NOT COALESCE(a.retired, false)
 )
 SELECT 'closed' AS part, business_unit, severity,
        CASE WHEN ago < ($4::float8[])[1] THEN 0 WHEN ago < ($4::float8[])[2] THEN 1 ELSE 2 END AS k1,

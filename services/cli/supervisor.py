@@ -52,19 +52,23 @@ class Supervisor:
             self._start(stack)
             return self._watch()
         except DevStackError as exc:
-            self.console.print(f"[red]cannot start Trustline:[/] {exc}")
+            self._say(f"[red]cannot start Trustline:[/] {exc}")
             return 1
         finally:
             self._stop_children()
             for service in reversed(started):
-                self.console.print(f"stopping {service.status().name}")
+                self._say(f"stopping {service.status().name}")
                 service.down()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stop = True
 
+    def _say(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+        self.console.file.flush()  # visible at once even when the output is a file or a pipe
+
     def _step(self, text: str) -> None:
-        self.console.print(f"[bold cyan]»[/] {text}")
+        self._say(f"[bold cyan]»[/] {text}")
 
     def _start(self, stack: DevStack) -> None:
         if port_open(self.settings.api_port, self.settings.api_host):
@@ -113,7 +117,7 @@ class Supervisor:
         base = f"http://{self.settings.api_host}:{self.settings.api_port}"
         db = self.settings.sqlalchemy_url().replace("+asyncpg", "")
         db = db if self.settings.manages_postgres else "(TRUSTLINE_DATABASE_URL)"
-        self.console.print(
+        self._say(
             "\n[bold green]Trustline is running.[/]\n"
             f"  metrics     {base}/metrics\n"
             f"  API docs    {base}/docs\n"
@@ -121,8 +125,7 @@ class Supervisor:
             f"  PostgreSQL  {db}\n"
             f"  Kafka       {self.settings.bootstrap_servers()}  (topics {self.settings.topic_prefix}.*)\n"
             f"  logs        {logs}/\n"
-            "Ctrl-C stops everything this command started.\n",
-            highlight=False,
+            "Ctrl-C stops everything this command started.\n"
         )
 
     def _check_children(self) -> None:
@@ -138,9 +141,9 @@ class Supervisor:
                 self._check_children()
                 time.sleep(0.5)
         except DevStackError as exc:
-            self.console.print(f"[red]{exc}[/]")
+            self._say(f"[red]{exc}[/]")
             return 1
-        self.console.print("\nstopping…")
+        self._say("\nstopping…")
         return 0
 
     def _stop_children(self) -> None:

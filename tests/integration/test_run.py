@@ -60,7 +60,7 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
     url = f"http://127.0.0.1:{ports['api']}/metrics"
     try:
         _wait(lambda: "trustline_snapshot_timestamp_seconds" in (_get(url) or ""), 120, proc, log)
-        assert "/metrics" in log.read_text()  # the banner says where to look
+        _wait(lambda: "/metrics" in log.read_text(), 30, proc, log)  # the banner says where to look
 
         now = datetime.now(UTC)
         event = cloudevent(

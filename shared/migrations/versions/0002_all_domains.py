@@ -142,6 +142,12 @@ def upgrade() -> None:
     )
     op.add_column("asset_versions", sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True))
     op.create_index(op.f("ix_raw_events_source_time"), "raw_events", ["source", "time"], unique=False)
+    op.create_index(
+        op.f("ix_vuln_cycle_versions_vulnerability_id"),
+        "vuln_cycle_versions",
+        ["vulnerability_id"],
+        unique=False,
+    )
 
     op.execute(
         "CREATE FUNCTION trustline_append_only() RETURNS trigger LANGUAGE plpgsql AS "
@@ -156,6 +162,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER risk_acceptance_audit_append_only ON risk_acceptance_audit")
     op.execute("DROP FUNCTION trustline_append_only()")
+    op.drop_index(op.f("ix_vuln_cycle_versions_vulnerability_id"), table_name="vuln_cycle_versions")
     op.drop_index(op.f("ix_raw_events_source_time"), table_name="raw_events")
     op.drop_column("asset_versions", "last_seen")
     op.drop_index(op.f("ix_risk_acceptance_audit_acceptance_id_seq"), table_name="risk_acceptance_audit")
