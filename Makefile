@@ -59,4 +59,5 @@ bench-p3: install
 	$(BIN)/python bench/p3_aggregation.py
 
 clean:
+	@test -x $(BIN)/trustline && $(BIN)/trustline dev destroy --yes || true
 	rm -rf $(VENV) build var .mypy_cache .ruff_cache .pytest_cache

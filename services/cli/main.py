@@ -56,6 +56,17 @@ def dev_down() -> None:
     dev_status()
 
 
+@dev_app.command("destroy")
+def dev_destroy(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Stop the embedded services and delete the embedded database's data."""
+    if not yes:
+        typer.confirm("Delete all data of the local PostgreSQL?", abort=True)
+    DevStack(get_settings()).destroy()
+    console.print("local stack stopped and its data deleted")
+
+
 @dev_app.command("status")
 def dev_status() -> None:
     """Show whether each embedded service runs, and where."""

@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import free_port
 from tests.helpers import cloudevent, parse_metrics, produce, sample
-from trustline.cli.devstack import port_open
+from trustline.cli.devstack import DevStack, port_open
+from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +84,5 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
         code = proc.wait(60)
     assert code == 0, log.read_text()[-3000:]
     assert not any(port_open(p) for p in ports.values()), "something it started is still listening"
+    settings = Settings(state_dir=tmp_path, dev_postgres_port=ports["pg"], dev_kafka_port=ports["kafka"])
+    DevStack(settings).destroy()  # the data lives outside tmp_path when running as root
