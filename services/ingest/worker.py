@@ -94,11 +94,11 @@ class IngestWorker:
         rejected: list[tuple[ConsumerRecord[bytes, bytes], Rejection]] = []
         for records in batch.values():
             for record in records:
-                decoded = self._decoder.decode(record.topic, record.value)
+                decoded = self._decoder.decode(record.topic, record.value, record.headers)
                 if isinstance(decoded, Rejection):
                     rejected.append((record, decoded))
                 else:
-                    events.append(decoded)
+                    events.extend(decoded)
         result = await self._retry("store events", lambda: self._store(events))
         await self._retry("write dead letters", lambda: self._dead_letter(rejected))
         await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})

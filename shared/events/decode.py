@@ -1,14 +1,15 @@
-"""Bytes in, a validated Event or a Rejection with a reason out; never an exception."""
+"""Bytes in, validated Events or a Rejection with a reason out; never an exception."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Final, Literal
 
 import msgspec
 
-from ..topics import TYPE_TOPIC_SUFFIX, topic_suffix
+from ..topics import TYPE_TOPIC_SUFFIX, topic_name, topic_suffix
+from .ocsf import OcsfError, is_ocsf, to_cloudevents
 from .schemas import DATA_TYPES, Event, normalise
 
 RejectReason = Literal[
@@ -54,11 +55,25 @@ class Rejection(msgspec.Struct, frozen=True):
     detail: str
 
 
-Decoded = Event | Rejection
+# One record is one event, or several for an OCSF record that stands for more than one fact.
+Decoded = tuple[Event, ...] | Rejection
+Headers = Sequence[tuple[str, bytes]]
 
 _envelope_decoder: Final = msgspec.json.Decoder(_Envelope)
 _any_decoder: Final = msgspec.json.Decoder()
+_encoder: Final = msgspec.json.Encoder()
 _data_decoders: Final = {t: msgspec.json.Decoder(cls) for t, cls in DATA_TYPES.items()}
+_BINARY_ATTRIBUTES: Final = ("specversion", "id", "source", "type", "time", "subject")
+
+
+def binary_to_structured(headers: Headers, value: bytes) -> bytes | None:
+    """A binary-mode CloudEvent (attributes in ce_* headers, value = data) as structured JSON, else None."""
+    attrs = {k[3:]: v for k, v in headers if k.startswith("ce_")}
+    if "specversion" not in attrs:
+        return None
+    envelope = {k: attrs[k].decode("utf-8", "replace") for k in _BINARY_ATTRIBUTES if k in attrs}
+    head = _encoder.encode(envelope)
+    return head[:-1] + b',"data":' + (value.strip() or b"null") + b"}"
 
 
 class Decoder:
@@ -75,8 +90,8 @@ class Decoder:
         self._max_bytes = max_bytes
         self._clock = clock
 
-    def decode(self, topic: str, value: bytes | None) -> Decoded:
-        """Decode one structured-mode CloudEvent received on `topic`."""
+    def decode(self, topic: str, value: bytes | None, headers: Headers = ()) -> Decoded:
+        """Decode one record received on `topic`: structured or binary CloudEvent, or an OCSF record."""
         if value is None:
             return Rejection("invalid_json", "empty record (no value)")
         if len(value) > self._max_bytes:
@@ -84,24 +99,46 @@ class Decoder:
         if b"\\u0000" in value:
             # PostgreSQL text cannot hold NUL: refuse here rather than fail the whole batch later.
             return Rejection("invalid_data", "NUL characters (\\u0000) are not allowed")
+        structured = binary_to_structured(headers, value) if headers else None
         try:
-            env = _envelope_decoder.decode(value)
+            env = _envelope_decoder.decode(structured or value)
         except msgspec.ValidationError as exc:
-            return self._why_not_envelope(value, str(exc))
+            return self._not_an_envelope(topic, value, str(exc))
         except msgspec.DecodeError as exc:
             return Rejection("invalid_json", str(exc))
-        return self._check(topic, env)
+        checked = self._check(topic, env)
+        return checked if isinstance(checked, Rejection) else (checked,)
 
-    def _why_not_envelope(self, value: bytes, detail: str) -> Rejection:
+    def _not_an_envelope(self, topic: str, value: bytes, detail: str) -> Decoded:
         try:
             obj = _any_decoder.decode(value)
         except msgspec.DecodeError as exc:
             return Rejection("invalid_json", str(exc))
-        if isinstance(obj, dict) and "class_uid" in obj and "specversion" not in obj:
-            return Rejection("invalid_envelope", "OCSF records are not accepted on this path yet")
-        return Rejection("invalid_envelope", detail)
+        if not is_ocsf(obj):
+            return Rejection("invalid_envelope", detail)
+        try:
+            mapped = to_cloudevents(obj)
+        except OcsfError as exc:
+            return Rejection("invalid_data", f"OCSF: {exc}")
+        except Exception as exc:  # the mapper is pure: any failure on untrusted input is bad input
+            return Rejection("invalid_data", f"OCSF: malformed record ({exc.__class__.__name__}: {exc})")
+        events: list[Event] = []
+        for i, ce in enumerate(mapped):
+            try:
+                env = _envelope_decoder.decode(_encoder.encode(ce))
+            except msgspec.DecodeError as exc:
+                return Rejection("invalid_data", f"OCSF: {exc}")
+            # The record is accepted on its primary event's topic; the facts derived with it come along.
+            got = self._check(topic if i == 0 else self._topic_of(env.type), env)
+            if isinstance(got, Rejection):
+                return got
+            events.append(got)
+        return tuple(events)
 
-    def _check(self, topic: str, env: _Envelope) -> Decoded:
+    def _topic_of(self, type_: str) -> str:
+        return topic_name(self._prefix, TYPE_TOPIC_SUFFIX[type_])
+
+    def _check(self, topic: str, env: _Envelope) -> Event | Rejection:
         suffix = TYPE_TOPIC_SUFFIX.get(env.type)
         if suffix is None:
             return Rejection("unknown_type", f"unknown event type {env.type!r}")

@@ -38,6 +38,17 @@ MINIMAL: dict[str, dict[str, Any]] = {
 }
 
 
+def decode(
+    topic: str, value: bytes | None, headers: list[tuple[str, bytes]] | None = None
+) -> Event | Rejection:
+    """The decoder's answer for a record that stands for one event."""
+    got = decoder.decode(topic, value, headers or ())
+    if isinstance(got, Rejection):
+        return got
+    assert len(got) == 1, got
+    return got[0]
+
+
 def record(type_: str, data: Any, **attrs: Any) -> bytes:
     body = {
         "specversion": "1.0",
@@ -57,18 +68,16 @@ def test_minimal_covers_the_contract() -> None:
 
 @pytest.mark.parametrize(("suffix", "type_"), [(s, t) for s, ts in TOPIC_TYPES.items() for t in ts])
 def test_every_type_is_accepted_on_its_topic(suffix: str, type_: str) -> None:
-    got = decoder.decode(f"trustline.{suffix}", record(type_, MINIMAL[type_]))
+    got = decode(f"trustline.{suffix}", record(type_, MINIMAL[type_]))
     assert isinstance(got, Event), got
     assert (got.type, got.source, got.id) == (type_, "s/1", "e1")
     assert got.time == datetime(2026, 11, 3, 9, 12, 44, tzinfo=UTC)
 
 
 def test_defaults_of_the_contract_apply() -> None:
-    server = decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "server"}))
-    network = decoder.decode(
-        "trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "network"})
-    )
-    user = decoder.decode("trustline.identities", record("identity.observed", {"user_id": "u"}))
+    server = decode("trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "server"}))
+    network = decode("trustline.assets", record("asset.observed", {"asset_id": "h", "kind": "network"}))
+    user = decode("trustline.identities", record("identity.observed", {"user_id": "u"}))
     assert isinstance(server, Event) and isinstance(server.data, AssetObserved)
     assert isinstance(network, Event) and isinstance(network.data, AssetObserved)
     assert isinstance(user, Event) and isinstance(user.data, IdentityObserved)
@@ -77,7 +86,7 @@ def test_defaults_of_the_contract_apply() -> None:
 
 
 def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
-    got = decoder.decode(
+    got = decode(
         "trustline.assets",
         record(
             "asset.observed", {"asset_id": "h", "future": 1}, time="2026-11-03T11:12:44+02:00", extension="x"
@@ -103,7 +112,8 @@ def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
             record("asset.observed", {"asset_id": "h"}, time="2026-11-03T09:12:44"),
             "invalid_envelope",
         ),
-        ("trustline.assets", b'{"class_uid": 2004, "metadata": {}}', "invalid_envelope"),
+        ("trustline.assets", b'{"class_uid": 2004, "metadata": {}}', "invalid_data"),  # OCSF, unmappable
+        ("trustline.assets", b'{"class_uid": 9999}', "invalid_data"),
         ("trustline.assets", record("asset.exploded", {"asset_id": "h"}), "unknown_type"),
         ("trustline.edr", record("asset.observed", {"asset_id": "h"}), "type_not_allowed_on_topic"),
         ("other.assets", record("asset.observed", {"asset_id": "h"}), "type_not_allowed_on_topic"),
@@ -136,7 +146,7 @@ def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
     ],
 )
 def test_bad_input_gets_its_reason(topic: str, value: bytes | None, reason: str) -> None:
-    got = decoder.decode(topic, value)
+    got = decode(topic, value)
     assert isinstance(got, Rejection) and got.reason == reason, got
     assert got.detail
 
@@ -144,17 +154,46 @@ def test_bad_input_gets_its_reason(topic: str, value: bytes | None, reason: str)
 def test_time_limits_are_inclusive_of_the_edges() -> None:
     edge = (NOW + timedelta(hours=24)).isoformat()
     assert isinstance(
-        decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h"}, time=edge)), Event
+        decode("trustline.assets", record("asset.observed", {"asset_id": "h"}, time=edge)), Event
     )
     first = "2000-01-01T00:00:00Z"
     assert isinstance(
-        decoder.decode("trustline.assets", record("asset.observed", {"asset_id": "h"}, time=first)), Event
+        decode("trustline.assets", record("asset.observed", {"asset_id": "h"}, time=first)), Event
     )
 
 
 @given(st.binary(max_size=600))
-def test_any_bytes_give_an_event_or_a_reason(value: bytes) -> None:
-    assert isinstance(decoder.decode("trustline.assets", value), Event | Rejection)
+def test_any_bytes_give_events_or_a_reason(value: bytes) -> None:
+    assert isinstance(decoder.decode("trustline.assets", value), tuple | Rejection)
+
+
+def test_binary_mode_reads_attributes_from_headers() -> None:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"b1"),
+        ("ce_source", b"edr/x"),
+        ("ce_type", b"edr.heartbeat"),
+        ("ce_time", b"2026-11-03T09:00:00Z"),
+        ("content-type", b"application/json"),
+    ]
+    got = decode("trustline.edr", b'{"asset_id": "h1", "healthy": false}', headers)
+    assert isinstance(got, Event) and (got.source, got.id, got.type) == ("edr/x", "b1", "edr.heartbeat")
+    assert got.data.healthy is False  # type: ignore[attr-defined]
+    missing = decode("trustline.edr", b'{"asset_id": "h1"}', [h for h in headers if h[0] != "ce_source"])
+    assert isinstance(missing, Rejection) and missing.reason == "invalid_envelope"
+    broken = decode("trustline.edr", b"{nope", headers)
+    assert isinstance(broken, Rejection) and broken.reason == "invalid_json"
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_x"]),
+        st.binary(max_size=40),
+    ),
+    st.binary(max_size=200),
+)
+def test_any_binary_mode_headers_give_events_or_a_reason(headers: dict[str, bytes], value: bytes) -> None:
+    assert isinstance(decoder.decode("trustline.edr", value, list(headers.items())), tuple | Rejection)
 
 
 @given(
@@ -164,4 +203,4 @@ def test_any_bytes_give_an_event_or_a_reason(value: bytes) -> None:
     )
 )
 def test_any_json_data_gives_an_event_or_a_reason(data: Any) -> None:
-    assert isinstance(decoder.decode("trustline.assets", record("asset.observed", data)), Event | Rejection)
+    assert isinstance(decode("trustline.assets", record("asset.observed", data)), Event | Rejection)
