@@ -19,12 +19,22 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.PostgresConnectionError,
+    # Concurrency conflicts: the same statement succeeds when run again.
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
 )
+# Every session computes in UTC, so interval arithmetic never depends on the server's time zone.
+SERVER_SETTINGS = {"application_name": "trustline", "TimeZone": "UTC"}
 
 
 def is_transient(exc: BaseException) -> bool:
     """True when `exc` (or its cause) is a connection fault that may pass."""
     return isinstance(exc, TRANSIENT_ERRORS) or isinstance(exc.__cause__, TRANSIENT_ERRORS)
+
+
+async def connect(settings: Settings) -> asyncpg.Connection:
+    """One connection to the configured database."""
+    return await asyncpg.connect(settings.asyncpg_dsn(), timeout=10, server_settings=SERVER_SETTINGS)
 
 
 async def create_pool(settings: Settings, *, size: int = 4) -> asyncpg.Pool:
@@ -34,7 +44,7 @@ async def create_pool(settings: Settings, *, size: int = 4) -> asyncpg.Pool:
         min_size=1,
         max_size=size,
         timeout=10,
-        server_settings={"application_name": "trustline"},
+        server_settings=SERVER_SETTINGS,
     )
 
 

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(default=400, ge=1)
     history_prune_interval_seconds: float = Field(default=600.0, gt=0)
 
+    # Each long-running component can serve its own pipeline metrics (unset: not served).
+    metrics_host: str = "127.0.0.1"
+    ingest_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    aggregator_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 

@@ -49,8 +49,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """A private stack for the test session, on free ports; external services when configured."""
+    """A private stack for the test session, on free ports.
+
+    Always embedded: TRUSTLINE_DATABASE_URL may point at a real database, and tests empty their tables.
+    """
     settings = Settings(
+        database_url=None,
+        kafka_bootstrap=None,
+        env="dev",
         state_dir=tmp_path_factory.mktemp("stack"),
         dev_postgres_port=free_port(),
         dev_kafka_port=free_port(),

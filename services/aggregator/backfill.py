@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import asyncpg
 from rich.console import Console
 
+from trustline.shared.db import connect
 from trustline.shared.policy import Policy
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
@@ -32,7 +32,7 @@ async def backfill(
     """Write (or rewrite) the snapshot at every instant; returns how many were written."""
     points = list(instants(start, end, step))
     writer = writer_id("backfill")
-    conn = await asyncpg.connect(settings.asyncpg_dsn(), timeout=10)
+    conn = await connect(settings)
     try:
         with track(console, "backfill", len(points)) as progress:
             for at in points:

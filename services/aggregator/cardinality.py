@@ -26,7 +26,9 @@ def cap_business_units(samples: Iterable[Sample], limit: int) -> list[Sample]:
             weight[bu] += s.value if s.name in _WEIGHT_FAMILIES else 0.0
     if len(weight) <= limit:
         return samples
-    kept = set(sorted(weight, key=lambda bu: (-weight[bu], bu))[: limit - 1])
+    # A unit really named `other` is never a kept slot: it joins the folded ones, so it appears once.
+    ranked = sorted((bu for bu in weight if bu != OTHER), key=lambda bu: (-weight[bu], bu))
+    kept = set(ranked[: limit - 1])
     folded: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     out: list[Sample] = []
     for s in samples:

@@ -17,10 +17,11 @@ WITH asset_at AS ({ASSETS_AT}),
 edr_at AS (SELECT e.* FROM edr_versions e WHERE {as_of("e")}),
 expected AS (
     SELECT a.business_unit, a.os_family,
-           (e.last_healthy_at >= $1::timestamptz - $2::interval
+           (e.last_healthy_at >= $1::timestamptz - make_interval(secs => $2::float8)
             AND (e.uninstalled_at IS NULL OR e.uninstalled_at <= e.last_healthy_at)) IS TRUE AS covered
     FROM asset_at a LEFT JOIN edr_at e ON e.asset_id = a.asset_id
-    WHERE NOT a.retired AND a.edr_required AND a.last_seen >= $1::timestamptz - $3::interval
+    WHERE NOT a.retired AND a.edr_required
+      AND a.last_seen >= $1::timestamptz - make_interval(secs => $3::float8)
 )
 SELECT business_unit, os_family, count(*) AS expected, count(*) FILTER (WHERE covered) AS covered
 FROM expected GROUP BY business_unit, os_family
@@ -29,7 +30,7 @@ FROM expected GROUP BY business_unit, os_family
 # Healthy heartbeats within the max age from assets the inventory has never observed (shadow IT).
 UNKNOWN_SQL = f"""
 SELECT count(*) FILTER (
-           WHERE e.last_healthy_at >= $1::timestamptz - $2::interval
+           WHERE e.last_healthy_at >= $1::timestamptz - make_interval(secs => $2::float8)
              AND NOT EXISTS (SELECT 1 FROM asset_versions a
                              WHERE a.asset_id = e.asset_id AND a.valid_from <= $1 AND a.last_seen IS NOT NULL)
        ) AS unknown,
@@ -56,11 +57,15 @@ GROUP BY 1, 2
 async def coverage_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
     """EDR expected/covered, unknown EDR assets, identities and identities with MFA, as of `at`."""
     out: list[Sample] = []
-    for r in await conn.fetch(EDR_SQL, at, policy.edr_heartbeat_max_age, policy.inventory_stale_after):
+    max_age, stale = (
+        policy.edr_heartbeat_max_age.total_seconds(),
+        policy.inventory_stale_after.total_seconds(),
+    )
+    for r in await conn.fetch(EDR_SQL, at, max_age, stale):
         labels = {"business_unit": r["business_unit"], "os_family": r["os_family"]}
         out.append(Sample("trustline_edr_assets_expected", labels, float(r["expected"])))
         out.append(Sample("trustline_edr_assets_covered", labels, float(r["covered"])))
-    unknown = await conn.fetchrow(UNKNOWN_SQL, at, policy.edr_heartbeat_max_age)
+    unknown = await conn.fetchrow(UNKNOWN_SQL, at, max_age)
     if unknown is not None and unknown["sensors"]:
         out.append(Sample("trustline_edr_unknown_assets", {}, float(unknown["unknown"])))
     for r in await conn.fetch(IDENTITIES_SQL, at, list(policy.phishing_resistant_factors)):

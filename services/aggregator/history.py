@@ -74,7 +74,10 @@ async def prune(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = 'metric_samples'::regclass"
         ):
-            day = datetime.strptime(name.removeprefix("metric_samples_p"), "%Y%m%d").replace(tzinfo=UTC)
+            try:
+                day = datetime.strptime(name.removeprefix("metric_samples_p"), "%Y%m%d").replace(tzinfo=UTC)
+            except ValueError:
+                continue  # not one of ours (e.g. a default partition an operator added)
             if day + timedelta(days=1) <= cutoff:
                 await conn.execute(f"DROP TABLE {name}")
         removed += int((await conn.execute("DELETE FROM snapshots WHERE at < $1", cutoff)).split()[-1])

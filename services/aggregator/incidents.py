@@ -39,7 +39,7 @@ SELECT severity, stage, w.name AS window, count(*) AS n, sum(d.secs) AS total_se
 FROM stages
 CROSS JOIN unnest($3::text[], $4::float8[]) AS w(name, seconds)
 CROSS JOIN LATERAL (SELECT date_part('epoch', stages.at - stages.opened_at) AS secs) d
-WHERE stages.at >= stages.opened_at AND stages.at > $1 - make_interval(secs => w.seconds)
+WHERE stages.at >= stages.opened_at AND stages.at > $1::timestamptz - make_interval(secs => w.seconds)
 GROUP BY severity, stage, w.name
 """
 )

@@ -11,10 +11,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Gauge, Histogram, start_http_server
 
 from trustline.shared.aio import wait_or_stop
-from trustline.shared.db import is_transient
+from trustline.shared.db import connect, is_transient
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 
@@ -45,9 +45,11 @@ class Aggregator:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Snapshot while leader; followers wait for the lock; survive database outages."""
+        if self.settings.aggregator_metrics_port is not None:
+            start_http_server(self.settings.aggregator_metrics_port, addr=self.settings.metrics_host)
         while not stop.is_set():
             try:
-                conn = await asyncpg.connect(self.settings.asyncpg_dsn(), timeout=10)
+                conn = await connect(self.settings)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -105,7 +107,7 @@ async def snapshot_at(
     settings: Settings, policy: Policy, at: datetime, *, writer: str = "manual"
 ) -> tuple[int, float]:
     """Compute and store one snapshot at `at` (`aggregate --once`, tests)."""
-    conn = await asyncpg.connect(settings.asyncpg_dsn(), timeout=10)
+    conn = await connect(settings)
     try:
         return await snapshot_once(
             conn, at=at, policy=policy, max_business_units=settings.max_business_units, writer=writer

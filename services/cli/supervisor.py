@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from trustline.shared.settings import Settings
 from .devstack import DevStack, DevStackError, port_open
 
 STOP_GRACE_SECONDS = 15.0
+DEFAULT_INGEST_METRICS_PORT = 9101
+DEFAULT_AGG_METRICS_PORT = 9102
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Supervisor:
         out = log.open("ab") if log is not None else None
         proc = subprocess.Popen(
             [sys.executable, "-m", "trustline.cli", *args],
+            env=self._child_env(),
             stdout=out or None,
             stderr=subprocess.STDOUT if out else None,
             stdin=subprocess.DEVNULL,
@@ -100,6 +104,21 @@ class Supervisor:
         if out is not None:
             out.close()
         self.children.append(Child(name, proc, log))
+
+    def _metrics_ports(self) -> tuple[int, int]:
+        s = self.settings
+        return (
+            s.ingest_metrics_port or DEFAULT_INGEST_METRICS_PORT,
+            s.aggregator_metrics_port or DEFAULT_AGG_METRICS_PORT,
+        )
+
+    def _child_env(self) -> dict[str, str]:
+        ingest, aggregator = self._metrics_ports()
+        return {
+            **os.environ,
+            "TRUSTLINE_INGEST_METRICS_PORT": str(ingest),
+            "TRUSTLINE_AGGREGATOR_METRICS_PORT": str(aggregator),
+        }
 
     def _wait_api(self) -> None:
         url = f"http://{self.settings.api_host}:{self.settings.api_port}/healthz"
@@ -122,6 +141,8 @@ class Supervisor:
             f"  metrics     {base}/metrics\n"
             f"  API docs    {base}/docs\n"
             f"  readiness   {base}/readyz\n"
+            f"  pipeline    http://{self.settings.metrics_host}:{self._metrics_ports()[0]}/metrics (ingest), "
+            f"http://{self.settings.metrics_host}:{self._metrics_ports()[1]}/metrics (aggregator)\n"
             f"  PostgreSQL  {db}\n"
             f"  Kafka       {self.settings.bootstrap_servers()}  (topics {self.settings.topic_prefix}.*)\n"
             f"  logs        {logs}/\n"

@@ -1,6 +1,9 @@
 """The ingest worker's own pipeline-health metrics."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 EVENTS = Counter("trustline_ingest_events", "Records handled, by topic and outcome", ["topic", "outcome"])
 DEAD_LETTERS = Counter(
@@ -12,3 +15,24 @@ BATCH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 LAST_COMMIT = Gauge("trustline_ingest_last_commit_timestamp_seconds", "When offsets were last committed")
+LAG = Gauge(
+    "trustline_ingest_consumer_lag",
+    "Records behind the end of each assigned partition",
+    ["topic", "partition"],
+)
+_served: set[int] = set()
+
+
+def serve(port: int | None, host: str) -> None:
+    """Expose this process's metrics on its own port (once per process)."""
+    if port is not None and port not in _served:
+        start_http_server(port, addr=host)
+        _served.add(port)
+
+
+async def observe_lag(consumer: AIOKafkaConsumer) -> None:
+    """Consumer lag per assigned partition: the last known end of the partition minus our position."""
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is not None:
+            LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - await consumer.position(tp)))

@@ -63,6 +63,13 @@ async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> Sto
 async def refold(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
     """Replace the state of `keys` with the fold of all their stored events."""
     spec: Domain = DOMAINS[domain]
+    # Two transactions refolding one entity would each miss the other's new events: serialise them
+    # per entity (in a fixed order, so concurrent batches cannot deadlock).
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(30) || k, 0)) FROM unnest($2::text[]) AS k",
+        domain,
+        keys,
+    )
     by_key = await _load(conn, domain, keys)
     parts = [key.split(KEY_SEP) for key in keys]
     folded = [spec.fold(part, by_key.get(key, [])) for key, part in zip(keys, parts, strict=True)]

@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import is_transient, pool_scope
@@ -23,7 +30,9 @@ from .store import StoreResult, store_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+Batch: TypeAlias = "dict[TopicPartition, list[Record]]"
+Refused: TypeAlias = "list[tuple[Record, Rejection]]"
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -31,7 +40,7 @@ class Stopped(Exception):
     """The worker was asked to stop while waiting to retry."""
 
 
-def dead_letter_headers(record: ConsumerRecord[bytes, bytes], why: Rejection) -> list[tuple[str, bytes]]:
+def dead_letter_headers(record: Record, why: Rejection) -> list[tuple[str, bytes]]:
     """The original headers plus why and where the record was refused."""
     ours = [
         ("trustline-dlq-reason", why.reason.encode()),
@@ -43,6 +52,24 @@ def dead_letter_headers(record: ConsumerRecord[bytes, bytes], why: Rejection) ->
     return [*(record.headers or ()), *ours]
 
 
+def _retriable(exc: BaseException) -> bool:
+    return is_transient(exc) or (isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False)))
+
+
+class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """A rebalance waits for the in-flight batch to be stored and committed before partitions move."""
+
+    def __init__(self, inflight: asyncio.Lock) -> None:
+        self._inflight = inflight
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        async with self._inflight:
+            pass
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        return None
+
+
 class IngestWorker:
     """One member of the ingest consumer group."""
 
@@ -50,9 +77,9 @@ class IngestWorker:
         self._settings = settings
         self._pool = pool
         self._stop = stop
+        self._inflight = asyncio.Lock()
         self._decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
         self._consumer = AIOKafkaConsumer(
-            *event_topics(settings.topic_prefix),
             bootstrap_servers=settings.bootstrap_servers(),
             group_id=settings.consumer_group,
             enable_auto_commit=False,
@@ -60,6 +87,9 @@ class IngestWorker:
             max_poll_records=settings.ingest_batch_max,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=max(settings.max_event_bytes * 2, 1024 * 1024),
+        )
+        self._consumer.subscribe(
+            event_topics(settings.topic_prefix), listener=_FinishBeforeRevoke(self._inflight)
         )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap_servers(),
@@ -69,15 +99,17 @@ class IngestWorker:
 
     async def run(self) -> None:
         """Consume until the stop event is set; in-flight work is finished or left uncommitted."""
-        await self._retry("start the broker clients", self._start)
         try:
+            await self._retry("start the broker clients", self._start)
             while not self._stop.is_set():
                 batch = await self._consumer.getmany(
                     timeout_ms=self._settings.ingest_poll_timeout_ms,
                     max_records=self._settings.ingest_batch_max,
                 )
                 if batch:
-                    await self._handle(batch)
+                    async with self._inflight:
+                        await self._handle(batch)
+                await metrics.observe_lag(self._consumer)
         except Stopped:
             log.info("stopping: the in-flight batch stays uncommitted and will be redelivered")
         finally:
@@ -90,26 +122,50 @@ class IngestWorker:
 
     async def _handle(self, batch: Batch) -> None:
         started = time.perf_counter()
-        events: list[Event] = []
-        rejected: list[tuple[ConsumerRecord[bytes, bytes], Rejection]] = []
+        accepted: list[tuple[Record, tuple[Event, ...]]] = []
+        refused: Refused = []
         for records in batch.values():
             for record in records:
                 decoded = self._decoder.decode(record.topic, record.value, record.headers)
                 if isinstance(decoded, Rejection):
-                    rejected.append((record, decoded))
+                    refused.append((record, decoded))
                 else:
-                    events.extend(decoded)
-        result = await self._retry("store events", lambda: self._store(events))
-        await self._retry("write dead letters", lambda: self._dead_letter(rejected))
+                    accepted.append((record, decoded))
+        result = await self._retry("store events", lambda: self._store_batch(accepted, refused))
+        await self._retry("write dead letters", lambda: self._dead_letter(refused))
         await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-        self._count(result, rejected)
+        self._count(result, refused)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
     async def _store(self, events: Sequence[Event]) -> StoreResult:
         async with self._pool.acquire() as conn, conn.transaction():
             return await store_events(conn, events)
 
-    async def _dead_letter(self, rejected: Sequence[tuple[ConsumerRecord[bytes, bytes], Rejection]]) -> None:
+    async def _store_batch(
+        self, accepted: list[tuple[Record, tuple[Event, ...]]], refused: Refused
+    ) -> StoreResult:
+        """Store the batch in one transaction; if the database refuses it, find the records it refuses."""
+        try:
+            return await self._store([e for _, events in accepted for e in events])
+        except asyncpg.PostgresError as exc:
+            if is_transient(exc):
+                raise
+            log.warning("the database refused a batch (%s); storing its records one by one", exc)
+        stored: Counter[str] = Counter()
+        duplicates: Counter[str] = Counter()
+        for record, events in accepted:
+            try:
+                one = await self._store(events)
+            except asyncpg.PostgresError as exc:
+                if is_transient(exc):
+                    raise
+                refused.append((record, Rejection("invalid_data", f"refused by the database: {exc}")))
+                continue
+            stored += one.stored
+            duplicates += one.duplicates
+        return StoreResult(stored, duplicates)
+
+    async def _dead_letter(self, refused: Refused) -> None:
         sends = [
             await self._producer.send(
                 dlq_topic(record.topic),
@@ -117,27 +173,27 @@ class IngestWorker:
                 key=record.key,
                 headers=dead_letter_headers(record, why),
             )
-            for record, why in rejected
+            for record, why in refused
         ]
         await asyncio.gather(*sends)  # acknowledged by the broker before any offset moves
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        # Partitions revoked meanwhile belong to another member now: it re-reads them (storage is idempotent).
+        mine = {tp: o for tp, o in offsets.items() if tp in self._consumer.assignment()}
         try:
-            await self._consumer.commit(offsets)
-        except CommitFailedError:
-            # The group rebalanced: the new owner re-reads the batch; storage is idempotent.
-            log.warning("offset commit refused after a rebalance; the batch will be redelivered")
+            if mine:
+                await self._consumer.commit(mine)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning("offset commit refused after a rebalance (%s); the batch will be redelivered", exc)
             return
         metrics.LAST_COMMIT.set_to_current_time()
 
-    def _count(
-        self, result: StoreResult, rejected: Sequence[tuple[ConsumerRecord[bytes, bytes], Rejection]]
-    ) -> None:
+    def _count(self, result: StoreResult, refused: Refused) -> None:
         for topic, n in result.stored.items():
             metrics.EVENTS.labels(topic, "stored").inc(n)
         for topic, n in result.duplicates.items():
             metrics.EVENTS.labels(topic, "duplicate").inc(n)
-        for record, why in rejected:
+        for record, why in refused:
             metrics.EVENTS.labels(record.topic, "dead_lettered").inc()
             metrics.DEAD_LETTERS.labels(record.topic, why.reason).inc()
 
@@ -148,7 +204,7 @@ class IngestWorker:
             try:
                 return await action()
             except Exception as exc:
-                if not (is_transient(exc) or isinstance(exc, KafkaError)):
+                if not _retriable(exc):
                     raise
                 log.warning("cannot %s (%s); retrying in %.1fs", what, exc.__class__.__name__, delay)
             if await wait_or_stop(self._stop, delay):
@@ -157,6 +213,7 @@ class IngestWorker:
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Run one ingest worker until `stop` is set."""
+    """Run one ingest worker until `stop` is set, with its own /metrics when a port is configured."""
+    metrics.serve(settings.ingest_metrics_port, settings.metrics_host)
     async with pool_scope(settings, size=2) as pool:
         await IngestWorker(settings, pool, stop).run()

@@ -10,7 +10,7 @@ import msgspec
 
 from ..topics import TYPE_TOPIC_SUFFIX, topic_name, topic_suffix
 from .ocsf import OcsfError, is_ocsf, to_cloudevents
-from .schemas import DATA_TYPES, Event, normalise
+from .schemas import DATA_TYPES, NO_CONTROL, Event, normalise
 
 RejectReason = Literal[
     "invalid_json",
@@ -33,7 +33,7 @@ REJECT_REASONS: Final[tuple[RejectReason, ...]] = (
 EARLIEST_EVENT_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_FUTURE: Final = timedelta(hours=24)
 
-_Attr = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+_Attr = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=NO_CONTROL)]
 
 
 class _Envelope(msgspec.Struct, frozen=True):
@@ -42,9 +42,9 @@ class _Envelope(msgspec.Struct, frozen=True):
     specversion: Literal["1.0"]
     id: _Attr
     source: _Attr
-    type: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=NO_CONTROL)]
     time: datetime
-    subject: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=NO_CONTROL)] | None = None
     data: msgspec.Raw = msgspec.Raw(b"null")
 
 

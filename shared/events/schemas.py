@@ -9,9 +9,11 @@ import msgspec
 
 from ..severity import Severity
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+# Identifiers never hold control characters: they become keys and labels, and NUL cannot be stored.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=NO_CONTROL)]
 Text = Annotated[str, msgspec.Meta(max_length=1024)]
-Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NO_CONTROL)]
 AssetKind = Literal["endpoint", "server", "cloud_instance", "network", "other"]
 OsFamily = Literal["windows", "macos", "linux", "ios", "android", "other"]
 Environment = Literal["prod", "staging", "dev", "other"]

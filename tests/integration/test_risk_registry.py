@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -10,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from tests.helpers import clean_env
 from trustline.api.risk_acceptances import service as registry
 from trustline.api.risk_acceptances.schemas import AcceptanceCreate, Scope
 from trustline.shared.policy import Policy
@@ -95,7 +95,7 @@ async def test_expiry_is_recorded_at_the_expiry_time(clean: Settings, db: asyncp
 
 
 def trustline(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRUSTLINE_DATABASE_URL": settings.asyncpg_dsn(), "COLUMNS": "200"}
+    env = clean_env(TRUSTLINE_DATABASE_URL=settings.asyncpg_dsn(), COLUMNS="200")
     return subprocess.run([sys.executable, "-m", "trustline.cli", "risk", *args], env=env, capture_output=True,
                           text=True, timeout=60, check=False)  # fmt: skip
 

@@ -3,7 +3,6 @@ and everything it started stopped by Ctrl-C."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.helpers import cloudevent, parse_metrics, produce, sample
+from tests.helpers import clean_env, cloudevent, parse_metrics, produce, sample
 from trustline.cli.devstack import DevStack, port_open
 from trustline.shared.settings import Settings
 
@@ -41,15 +40,16 @@ def _wait(predicate: object, seconds: float, proc: subprocess.Popen[bytes], log:
 
 
 def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp_path: Path) -> None:
-    ports = {"pg": free_port(), "kafka": free_port(), "api": free_port()}
-    env = {
-        **os.environ,
-        "TRUSTLINE_STATE_DIR": str(tmp_path),
-        "TRUSTLINE_DEV_POSTGRES_PORT": str(ports["pg"]),
-        "TRUSTLINE_DEV_KAFKA_PORT": str(ports["kafka"]),
-        "TRUSTLINE_API_PORT": str(ports["api"]),
-        "TRUSTLINE_AGGREGATION_INTERVAL_SECONDS": "1",
-    }
+    ports = {name: free_port() for name in ("pg", "kafka", "api", "ingest", "aggregator")}
+    env = clean_env(
+        TRUSTLINE_STATE_DIR=str(tmp_path),
+        TRUSTLINE_DEV_POSTGRES_PORT=str(ports["pg"]),
+        TRUSTLINE_DEV_KAFKA_PORT=str(ports["kafka"]),
+        TRUSTLINE_API_PORT=str(ports["api"]),
+        TRUSTLINE_INGEST_METRICS_PORT=str(ports["ingest"]),
+        TRUSTLINE_AGGREGATOR_METRICS_PORT=str(ports["aggregator"]),
+        TRUSTLINE_AGGREGATION_INTERVAL_SECONDS="1",
+    )
     log = tmp_path / "run.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -79,6 +79,16 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
             return sample(m, "trustline_vulnerabilities_open", **labels) == 1
 
         _wait(breached, 60, proc, log)
+        # Each component reports on itself: the ingest worker counted the event it stored.
+        ingest = parse_metrics(_get(f"http://127.0.0.1:{ports['ingest']}/metrics") or "")
+        assert (
+            sample(
+                ingest, "trustline_ingest_events_total", topic="trustline.vulnerabilities", outcome="stored"
+            )
+            == 1
+        )
+        aggregator = _get(f"http://127.0.0.1:{ports['aggregator']}/metrics") or ""
+        assert "trustline_aggregation_last_success_timestamp_seconds" in aggregator
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)

@@ -12,7 +12,8 @@ import asyncpg
 
 from trustline.aggregator.history import latest_snapshot
 from trustline.shared.aio import wait_or_stop
-from trustline.shared.db import is_transient
+from trustline.shared.db import connect, is_transient
+from trustline.shared.settings import Settings
 
 from .exposition import render
 
@@ -30,8 +31,8 @@ class CachedSnapshot:
 class SnapshotCache:
     """Polls for a newer snapshot and keeps the rendered text of the latest one."""
 
-    def __init__(self, dsn: str, *, interval: float) -> None:
-        self._dsn = dsn
+    def __init__(self, settings: Settings, *, interval: float) -> None:
+        self._settings = settings
         self._interval = interval
         self.current: CachedSnapshot | None = None
         self.last_db_success: float | None = None  # monotonic time of the last good poll
@@ -60,7 +61,7 @@ class SnapshotCache:
         while not stop.is_set():
             try:
                 if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(self._dsn, timeout=10)
+                    conn = await connect(self._settings)
                 await self.refresh(conn)
             except Exception as exc:
                 if not is_transient(exc) and not isinstance(exc, asyncpg.PostgresError):

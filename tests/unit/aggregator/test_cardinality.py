@@ -46,3 +46,15 @@ def test_under_the_cap_nothing_changes() -> None:
         s("trustline_identities", "b", 2, population="standard"),
     ]
     assert cap_business_units(samples, 2) == samples
+
+
+def test_a_unit_named_other_is_folded_not_duplicated() -> None:
+    samples = [
+        s("trustline_identities", "other", 100, population="standard"),
+        s("trustline_identities", "a", 50, population="standard"),
+        s("trustline_identities", "b", 1, population="standard"),
+        s("trustline_identities", "c", 1, population="standard"),
+    ]
+    got = [(x.labels["business_unit"], x.value) for x in cap_business_units(samples, 3)]
+    # Limit 3 keeps the two largest real units (a, b by name among equals) and folds `other` with c.
+    assert sorted(got) == [("a", 50), ("b", 1), ("other", 101)]

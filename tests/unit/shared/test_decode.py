@@ -128,6 +128,13 @@ def test_unknown_fields_are_ignored_and_offsets_normalised() -> None:
             "invalid_data",
         ),
         ("trustline.assets", record("asset.observed", {"asset_id": "h\u0000"}), "invalid_data"),
+        ("trustline.assets", record("asset.observed", {"asset_id": "victim\u001fzz"}), "invalid_data"),
+        (
+            "trustline.assets",
+            record("asset.observed", {"asset_id": "h", "business_unit": "a\nb"}),
+            "invalid_data",
+        ),
+        ("trustline.assets", record("asset.observed", {"asset_id": "h"}, id="x\u0007"), "invalid_envelope"),
         (
             "trustline.assets",
             record("asset.observed", {"asset_id": "h"}, time="1999-12-31T23:59:59Z"),
@@ -181,6 +188,8 @@ def test_binary_mode_reads_attributes_from_headers() -> None:
     assert got.data.healthy is False  # type: ignore[attr-defined]
     missing = decode("trustline.edr", b'{"asset_id": "h1"}', [h for h in headers if h[0] != "ce_source"])
     assert isinstance(missing, Rejection) and missing.reason == "invalid_envelope"
+    nul = decode("trustline.edr", b'{"asset_id": "h1"}', [*headers[:1], ("ce_id", b"x\x00y"), *headers[2:]])
+    assert isinstance(nul, Rejection) and nul.reason == "invalid_envelope"
     broken = decode("trustline.edr", b"{nope", headers)
     assert isinstance(broken, Rejection) and broken.reason == "invalid_json"
 

@@ -35,7 +35,9 @@ decoder = Decoder(topic_prefix="trustline", max_bytes=1 << 20, clock=lambda: NOW
 PROWLER = Product(name="Prowler", vendor_name="Prowler", version="5.0.0")
 
 
-def prowler_finding(status_code: str = "FAIL", status_id: StatusID = StatusID.New) -> DetectionFinding:
+def prowler_finding(
+    status_code: str = "FAIL", status_id: StatusID = StatusID.New, when: datetime = WHEN
+) -> DetectionFinding:
     """A Prowler-style Detection Finding on two S3 buckets."""
     return DetectionFinding(
         metadata=Metadata(event_code="s3_bucket_public_access", uid="prowler-aws-s3-123", product=PROWLER),
@@ -45,8 +47,8 @@ def prowler_finding(status_code: str = "FAIL", status_id: StatusID = StatusID.Ne
         severity_id=SeverityID.High,
         status_code=status_code,
         status_id=status_id,
-        time=int(WHEN.timestamp() * 1000),
-        time_dt=WHEN,
+        time=int(when.timestamp() * 1000),
+        time_dt=when,
         cloud=Cloud(
             provider="aws",
             region="eu-west-1",
