@@ -1,0 +1,166 @@
+"""P1: ingest throughput, Kafka to committed PostgreSQL rows (raw + derived state), one worker,
+against a raw asyncpg COPY of the same rows into the same table (the physical limit). Also P5 for the
+worker: its peak RSS.
+
+Run with `make bench-p1` (or `.venv/bin/python bench/p1_ingest.py --events 1000000`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from confluent_kafka import Producer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import machine, private_stack, record  # noqa: E402
+
+from trustline.demo.history import history  # noqa: E402
+from trustline.demo.org import build_org  # noqa: E402
+from trustline.ingest.store import _RAW_COLUMNS, _raw_record  # noqa: E402
+from trustline.ingest.topics import ensure_topics  # noqa: E402
+from trustline.shared.events import Decoder, Rejection  # noqa: E402
+
+
+def mixed_events(n: int) -> list[tuple[str, bytes, bytes]]:
+    """n events of a realistic mix (the demo organisation's history), as (topic, key, value)."""
+    end = datetime.now(UTC)
+    org = build_org(seed=11, assets=max(300, n // 60), identities=max(200, n // 100))
+    past = history(org, seed=11, start=end - timedelta(days=90), end=end)
+    return [(e.topic, e.key.encode(), json.dumps(e.event).encode()) for e in itertools.islice(past, n)]
+
+
+def publish(bootstrap: str, events: list[tuple[str, bytes, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.num.messages": 10000})
+    for i, (topic, key, value) in enumerate(events):
+        while True:
+            try:
+                producer.produce(topic, value, key=key)
+                break
+            except BufferError:
+                producer.poll(0.5)
+        if i % 50_000 == 0:
+            print(f"  published {i:,}", flush=True)
+    assert producer.flush(120) == 0
+
+
+async def copy_reference(dsn: str, events: list[tuple[str, bytes, bytes]]) -> tuple[float, int]:
+    """Seconds to COPY the same raw rows into an empty raw_events (rows prepared beforehand)."""
+    decoder = Decoder(topic_prefix="trustline", max_bytes=1 << 20)
+    rows = []
+    for topic, _, value in events:
+        got = decoder.decode(topic, value)
+        if not isinstance(got, Rejection):
+            rows.extend(_raw_record(e) for e in got)
+    unique = list({(r[0], r[1]): r for r in rows}.values())
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("TRUNCATE raw_events")
+        started = time.perf_counter()
+        await conn.copy_records_to_table("raw_events", records=unique, columns=_RAW_COLUMNS)
+        seconds = time.perf_counter() - started
+        await conn.execute("TRUNCATE raw_events")
+        return seconds, len(unique)
+    finally:
+        await conn.close()
+
+
+async def wait_for(dsn: str, expected: int, proc: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """Seconds from the worker's start to the last row, and the steady rate's span (first to last batch)."""
+    conn = await asyncpg.connect(dsn)
+    started = time.perf_counter()
+    reported = -1
+    try:
+        while True:
+            count = await conn.fetchval("SELECT count(*) FROM raw_events")
+            if count >= expected:
+                total = time.perf_counter() - started
+                span = await conn.fetchval(
+                    "SELECT extract(epoch FROM max(received_at) - min(received_at)) FROM raw_events"
+                )
+                return total, float(span)
+            if count // 50_000 != reported:
+                reported = count // 50_000
+                print(f"  stored {count:,} of {expected:,}", flush=True)
+            assert proc.poll() is None, "the worker died"
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main(n: int) -> None:
+    print(f"generating {n:,} mixed events ...", flush=True)
+    events = mixed_events(n)
+    with private_stack() as settings:
+        dsn = settings.asyncpg_dsn()
+        asyncio.run(ensure_topics(settings))
+        copy_s, rows = asyncio.run(copy_reference(dsn, events))
+        print(f"reference: COPY of {rows:,} raw rows in {copy_s:.2f}s; publishing to Kafka ...", flush=True)
+        publish(settings.bootstrap_servers(), events)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("TRUSTLINE_")},
+            "TRUSTLINE_DATABASE_URL": dsn,
+            "TRUSTLINE_KAFKA_BOOTSTRAP": settings.bootstrap_servers(),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trustline.cli", "ingest", "--log-level", "WARNING"], env=env
+        )
+        try:
+            seconds, steady = asyncio.run(wait_for(dsn, rows, proc))
+            rss = peak_rss_mb(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        version = asyncio.run(_version(dsn))
+    facts = machine(version)
+    ours, ref = rows / seconds, rows / copy_s
+    print(f"\nP1 ingest throughput ({facts['cores']} cores, PostgreSQL {version}, {facts['broker']})")
+    print(f"  (between its first and last stored batch the worker ran at {rows / steady:,.0f} events/s)")
+    detail = f"{rows:,} events in {seconds:.1f}s from the worker's start, peak RSS {rss:.0f} MB"
+    print(f"  trustline worker : {ours:>10,.0f} events/s  ({detail})")
+    print(f"  (a) raw COPY     : {ref:>10,.0f} events/s  -> ratio {ours / ref:.3f}  (goal >= 0.35)")
+    print("  (b) Quix Streams + PostgreSQLSink: not measured yet")
+    record(
+        "P1",
+        {
+            "machine": facts,
+            "events": rows,
+            "worker_events_per_s": ours,
+            "copy_events_per_s": ref,
+            "ratio_to_copy": ours / ref,
+            "worker_peak_rss_mb": rss,
+            "goal": ">= 0.35 x COPY, >= 5 x Quix",
+        },
+    )
+
+
+async def _version(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    main(parser.parse_args().events)
