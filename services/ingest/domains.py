@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
 from typing import Any, Final
 
-from .folds.assets import fold_asset
-from .folds.cloud import fold_check
+from .folds import assets, cloud, edr, incidents
+from .folds.assets import AssetState, fold_asset
+from .folds.cloud import CheckState, fold_check
 from .folds.core import StoredEvent
-from .folds.edr import fold_edr
+from .folds.edr import EdrState, fold_edr
 from .folds.identities import fold_identity
-from .folds.incidents import fold_incident
+from .folds.incidents import IncidentState, fold_incident
 from .folds.vulnerabilities import fold_vulnerability
 
 Rows = list[tuple[Any, ...]]
@@ -27,11 +28,20 @@ class StateTable:
 
 
 @dataclass(frozen=True, slots=True)
+class Resumable:
+    """A one-table domain whose rows are (key..., valid_from, valid_to, *state): its fold can resume."""
+
+    state_type: type
+    step: Callable[[Any, StoredEvent], Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Domain:
     """An entity kind: its tables and the pure fold from its events to their rows (one list per table)."""
 
     tables: tuple[StateTable, ...]
     fold: Callable[[Sequence[str], list[StoredEvent]], tuple[Rows, ...]]
+    resume: Resumable | None = None
 
 
 _V = ("valid_from", "valid_to")
@@ -95,12 +105,18 @@ INCIDENTS = StateTable(
 )
 
 DOMAINS: Final[dict[str, Domain]] = {
-    "asset": Domain((ASSETS,), lambda key, evs: (fold_asset(key[0], evs),)),
+    "asset": Domain(
+        (ASSETS,), lambda key, evs: (fold_asset(key[0], evs),), Resumable(AssetState, assets.step)
+    ),
     "vulnerability": Domain(
         (CYCLES,), lambda key, evs: ([astuple(v) for v in fold_vulnerability(key[0], key[1], evs)],)
     ),
-    "edr": Domain((EDR,), lambda key, evs: (fold_edr(key[0], evs),)),
+    "edr": Domain((EDR,), lambda key, evs: (fold_edr(key[0], evs),), Resumable(EdrState, edr.step)),
     "identity": Domain((IDENTITIES, FACTORS), lambda key, evs: fold_identity(key[0], evs)),
-    "cloud": Domain((CHECKS,), lambda key, evs: (fold_check(key[0], key[1], evs),)),
-    "incident": Domain((INCIDENTS,), lambda key, evs: (fold_incident(key[0], evs),)),
+    "cloud": Domain(
+        (CHECKS,), lambda key, evs: (fold_check(key[0], key[1], evs),), Resumable(CheckState, cloud.step)
+    ),
+    "incident": Domain(
+        (INCIDENTS,), lambda key, evs: (fold_incident(key[0], evs),), Resumable(IncidentState, incidents.step)
+    ),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ from trustline.shared.events.schemas import DATA_TYPES, KEY_SEP
 
 from .domains import DOMAINS, Domain, StateTable
 from .folds.core import StoredEvent
+from .resume import resume_fold
 
 _RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data")
 _encoder = msgspec.json.Encoder()
@@ -49,27 +51,43 @@ async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> Sto
     rows = await conn.fetch(
         f"INSERT INTO raw_events ({', '.join(_RAW_COLUMNS)}) "
         f"SELECT DISTINCT ON (source, id) {', '.join(_RAW_COLUMNS)} FROM staging_events "
-        "ORDER BY source, id ON CONFLICT (source, id) DO NOTHING RETURNING topic, domain, key"
+        "ORDER BY source, id ON CONFLICT (source, id) DO NOTHING RETURNING topic, domain, key, time"
     )
-    touched: dict[str, set[str]] = defaultdict(set)
+    # Per entity, the earliest new event: state before it stands; from it on, the state is refolded.
+    touched: dict[str, dict[str, datetime]] = defaultdict(dict)
     for row in rows:
-        touched[row["domain"]].add(row["key"])
-    for domain, keys in sorted(touched.items()):
-        await refold(conn, domain, sorted(keys))
+        keys = touched[row["domain"]]
+        keys[row["key"]] = min(row["time"], keys.get(row["key"], row["time"]))
+    for domain, cutoffs in sorted(touched.items()):
+        spec = DOMAINS[domain]
+        await _lock(conn, domain, sorted(cutoffs))
+        if spec.resume is not None:
+            table = spec.tables[0]
+            await resume_fold(conn, domain, table, spec.resume.state_type, spec.resume.step, cutoffs)
+        else:
+            await _refold_locked(conn, domain, sorted(cutoffs))
     stored = Counter(row["topic"] for row in rows)
     return StoreResult(stored=stored, duplicates=Counter(ev.topic for ev in events) - stored)
 
 
-async def refold(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
-    """Replace the state of `keys` with the fold of all their stored events."""
-    spec: Domain = DOMAINS[domain]
+async def _lock(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
     # Two transactions refolding one entity would each miss the other's new events: serialise them
-    # per entity (in a fixed order, so concurrent batches cannot deadlock).
+    # per entity (keys sorted, so concurrent batches cannot deadlock).
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(30) || k, 0)) FROM unnest($2::text[]) AS k",
         domain,
         keys,
     )
+
+
+async def refold(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
+    """Replace the state of `keys` with the fold of all their stored events (inside a transaction)."""
+    await _lock(conn, domain, sorted(keys))
+    await _refold_locked(conn, domain, keys)
+
+
+async def _refold_locked(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
+    spec: Domain = DOMAINS[domain]
     by_key = await _load(conn, domain, keys)
     parts = [key.split(KEY_SEP) for key in keys]
     folded = [spec.fold(part, by_key.get(key, [])) for key, part in zip(keys, parts, strict=True)]

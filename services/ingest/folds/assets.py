@@ -29,7 +29,8 @@ class AssetState:
 UNKNOWN_ASSET = AssetState(None, "other", "other", "unassigned", "other", False, False, None)
 
 
-def _step(state: AssetState | None, ev: StoredEvent) -> AssetState | None:
+def step(state: AssetState | None, ev: StoredEvent) -> AssetState | None:
+    """The state after one event."""
     d = ev.data
     if isinstance(d, AssetObserved):
         return AssetState(
@@ -49,4 +50,4 @@ def _step(state: AssetState | None, ev: StoredEvent) -> AssetState | None:
 
 def fold_asset(asset_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
     """Rows of asset_versions for one asset."""
-    return [(asset_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, _step)]
+    return [(asset_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, step)]

@@ -25,7 +25,8 @@ class CheckState:
     evaluated_at: datetime
 
 
-def _step(state: CheckState | None, ev: StoredEvent) -> CheckState | None:
+def step(state: CheckState | None, ev: StoredEvent) -> CheckState | None:
+    """The state after one event."""
     d = ev.data
     if not isinstance(d, CloudEvaluated):
         return state
@@ -35,6 +36,5 @@ def _step(state: CheckState | None, ev: StoredEvent) -> CheckState | None:
 def fold_check(resource_id: str, control_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
     """Rows of cloud_check_versions for one (resource, control)."""
     return [
-        (resource_id, control_id, v.valid_from, v.valid_to, *astuple(v.state))
-        for v in versions(events, _step)
+        (resource_id, control_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, step)
     ]

@@ -38,25 +38,29 @@ class Version(Generic[S]):
 
 
 def versions(
-    events: Iterable[StoredEvent], step: Callable[[S | None, StoredEvent], S | None]
+    events: Iterable[StoredEvent],
+    step: Callable[[S | None, StoredEvent], S | None],
+    initial: S | None = None,
 ) -> list[Version[S]]:
     """Fold `step` over the events in contract order, keeping each distinct state with its interval.
 
     `step` returns the state after an event (None while nothing is known yet). Several events at one
     instant leave only the last state observable, and a state equal to the previous one starts no
-    new version.
+    new version. `initial` resumes a fold: the state before the first of `events` (not re-emitted).
     """
     out: list[Version[S]] = []
-    state: S | None = None
+    state: S | None = initial
     for ev in in_fold_order(events):
         new = step(state, ev)
         state = new
-        if new is None or (out and out[-1].state == new):
+        if new is None or (out and out[-1].state == new) or (not out and new == initial):
             continue
         if out and out[-1].valid_from == ev.time:
             out.pop()
             if out and out[-1].state == new:
                 out[-1] = Version(out[-1].valid_from, None, new)
+                continue
+            if not out and new == initial:
                 continue
         if out:
             out[-1] = Version(out[-1].valid_from, ev.time, out[-1].state)

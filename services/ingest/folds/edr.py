@@ -20,7 +20,8 @@ class EdrState:
     uninstalled_at: datetime | None
 
 
-def _step(state: EdrState | None, ev: StoredEvent) -> EdrState | None:
+def step(state: EdrState | None, ev: StoredEvent) -> EdrState | None:
+    """The state after one event."""
     d = ev.data
     if not isinstance(d, EdrEvent):
         return state
@@ -35,5 +36,5 @@ def fold_edr(asset_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ..
     """Rows of edr_versions for one asset."""
     return [
         (asset_id, v.valid_from, v.valid_to, v.state.last_healthy_at, v.state.uninstalled_at)
-        for v in versions(events, _step)
+        for v in versions(events, step)
     ]

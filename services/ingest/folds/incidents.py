@@ -26,7 +26,8 @@ class IncidentState:
     resolved_at: datetime | None = None
 
 
-def _step(state: IncidentState | None, ev: StoredEvent) -> IncidentState | None:
+def step(state: IncidentState | None, ev: StoredEvent) -> IncidentState | None:
+    """The state after one event."""
     d = ev.data
     if not isinstance(d, IncidentEvent):
         return state
@@ -40,4 +41,4 @@ def _step(state: IncidentState | None, ev: StoredEvent) -> IncidentState | None:
 
 def fold_incident(incident_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
     """Rows of incident_versions for one incident."""
-    return [(incident_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, _step)]
+    return [(incident_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, step)]
