@@ -51,7 +51,6 @@ raw_events = Table(
     Column("data", JSONB, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index(None, "domain", "key", "time"),
-    Index(None, "time"),
     Index(None, "source", "time"),
 )
 

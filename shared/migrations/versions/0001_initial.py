@@ -49,7 +49,6 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_raw_events_domain_key_time"), "raw_events", ["domain", "key", "time"], unique=False
     )
-    op.create_index(op.f("ix_raw_events_time"), "raw_events", ["time"], unique=False)
     op.create_table(
         "snapshots",
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -106,7 +105,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_vuln_cycle_versions_remediated_at"), table_name="vuln_cycle_versions")
     op.drop_table("vuln_cycle_versions")
     op.drop_table("snapshots")
-    op.drop_index(op.f("ix_raw_events_time"), table_name="raw_events")
     op.drop_index(op.f("ix_raw_events_domain_key_time"), table_name="raw_events")
     op.drop_table("raw_events")
     op.drop_index(op.f("ix_asset_versions_valid_from"), table_name="asset_versions")
