@@ -14,7 +14,8 @@ from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import get_settings
 
-from .devstack import DevStack, DevStackError
+from .devstack import DevStack
+from .processes import DevStackError
 from .risk import risk_app
 from .signals import run_until_signalled
 

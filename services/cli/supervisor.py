@@ -19,7 +19,8 @@ from trustline.ingest.topics import ensure_topics
 from trustline.shared.migrations import upgrade
 from trustline.shared.settings import Settings
 
-from .devstack import DevStack, DevStackError, port_open
+from .devstack import DevStack
+from .processes import DevStackError, port_open
 
 STOP_GRACE_SECONDS = 15.0
 DEFAULT_INGEST_METRICS_PORT = 9101

@@ -9,19 +9,17 @@ what a full fold gives.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import astuple
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import msgspec
 
-from trustline.shared.events.schemas import DATA_TYPES, KEY_SEP
+from trustline.shared.events.schemas import KEY_SEP
 
 from .domains import StateTable
-from .folds.core import StoredEvent, versions
+from .folds.core import StoredEvent, events_by_key, versions
 
 Step = Callable[[Any, StoredEvent], Any]
 
@@ -90,11 +88,7 @@ async def _events_since(
         keys,
         times,
     )
-    by_key: dict[str, list[StoredEvent]] = defaultdict(list)
-    for r in rows:
-        data = msgspec.json.decode(r["data"], type=DATA_TYPES[r["type"]])
-        by_key[r["key"]].append(StoredEvent(r["time"], r["source"], r["id"], r["type"], data))
-    return by_key
+    return events_by_key(rows)
 
 
 async def _replace_from(

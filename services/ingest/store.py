@@ -12,10 +12,10 @@ import asyncpg
 import msgspec
 
 from trustline.shared.events import Event
-from trustline.shared.events.schemas import DATA_TYPES, KEY_SEP
+from trustline.shared.events.schemas import KEY_SEP
 
 from .domains import DOMAINS, Domain, StateTable
-from .folds.core import StoredEvent
+from .folds.core import StoredEvent, events_by_key
 from .resume import resume_fold
 
 _RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data")
@@ -104,11 +104,7 @@ async def _load(conn: asyncpg.Connection, domain: str, keys: list[str]) -> dict[
         domain,
         keys,
     )
-    by_key: dict[str, list[StoredEvent]] = defaultdict(list)
-    for r in rows:
-        data = msgspec.json.decode(r["data"], type=DATA_TYPES[r["type"]])
-        by_key[r["key"]].append(StoredEvent(r["time"], r["source"], r["id"], r["type"], data))
-    return by_key
+    return events_by_key(rows)
 
 
 async def _delete(conn: asyncpg.Connection, table: StateTable, parts: list[list[str]]) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from trustline.cli.devstack import DevStack, port_open
+from trustline.cli.devstack import DevStack
+from trustline.cli.processes import port_open
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import free_port
 from tests.helpers import clean_env, cloudevent, parse_metrics, produce, sample
-from trustline.cli.devstack import DevStack, port_open
+from trustline.cli.devstack import DevStack
+from trustline.cli.processes import port_open
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from trustline.shared.events.schemas import _Data
+import msgspec
+
+from trustline.shared.events.schemas import DATA_TYPES, _Data
 
 S = TypeVar("S")
 
@@ -21,6 +24,15 @@ class StoredEvent:
     id: str
     type: str
     data: _Data
+
+
+def events_by_key(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[StoredEvent]]:
+    """Stored events from raw_events rows (key, time, source, id, type, data as JSON text), per key."""
+    out: dict[str, list[StoredEvent]] = defaultdict(list)
+    for r in rows:
+        data = msgspec.json.decode(r["data"], type=DATA_TYPES[r["type"]])
+        out[r["key"]].append(StoredEvent(r["time"], r["source"], r["id"], r["type"], data))
+    return out
 
 
 def in_fold_order(events: Iterable[StoredEvent]) -> list[StoredEvent]:
