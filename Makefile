@@ -56,6 +56,7 @@ test: lint typecheck tools
 bench: bench-p1 bench-p3
 
 bench-p1: install
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]' --config-settings editable_mode=strict
 	$(BIN)/python bench/p1_ingest.py
 
 bench-p3: install

@@ -31,6 +31,8 @@ from trustline.demo.org import build_org  # noqa: E402
 from trustline.ingest.store import _RAW_COLUMNS, _raw_record  # noqa: E402
 from trustline.ingest.topics import ensure_topics  # noqa: E402
 from trustline.shared.events import Decoder, Rejection  # noqa: E402
+from trustline.shared.settings import Settings  # noqa: E402
+from trustline.shared.topics import event_topics  # noqa: E402
 
 
 def mixed_events(n: int) -> list[tuple[str, bytes, bytes]]:
@@ -130,6 +132,7 @@ def main(n: int) -> None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
         version = asyncio.run(_version(dsn))
+        quix = quix_reference(settings, rows)
     facts = machine(version)
     ours, ref = rows / seconds, rows / copy_s
     print(f"\nP1 ingest throughput ({facts['cores']} cores, PostgreSQL {version}, {facts['broker']})")
@@ -137,7 +140,11 @@ def main(n: int) -> None:
     detail = f"{rows:,} events in {seconds:.1f}s from the worker's start, peak RSS {rss:.0f} MB"
     print(f"  trustline worker : {ours:>10,.0f} events/s  ({detail})")
     print(f"  (a) raw COPY     : {ref:>10,.0f} events/s  -> ratio {ours / ref:.3f}  (goal >= 0.35)")
-    print("  (b) Quix Streams + PostgreSQLSink: not measured yet")
+    if quix is None:
+        print("  (b) Quix Streams  : not installed (make bench-p1 installs it)")
+    else:
+        theirs = rows / quix
+        print(f"  (b) Quix Streams  : {theirs:>10,.0f} events/s  -> ratio {ours / theirs:.2f}  (goal >= 5)")
     record(
         "P1",
         {
@@ -146,10 +153,48 @@ def main(n: int) -> None:
             "worker_events_per_s": ours,
             "copy_events_per_s": ref,
             "ratio_to_copy": ours / ref,
+            "quix_events_per_s": rows / quix if quix else None,
             "worker_peak_rss_mb": rss,
             "goal": ">= 0.35 x COPY, >= 5 x Quix",
         },
     )
+
+
+def quix_reference(settings: Settings, rows: int) -> float | None:
+    """Seconds for the Quix Streams application to write the same events to its table, or None."""
+    try:
+        import quixstreams  # noqa: F401
+    except ImportError:
+        return None
+    app = Path(__file__).with_name("p1_quix_app.py")
+    topics = event_topics(settings.topic_prefix)
+    args = [
+        sys.executable,
+        str(app),
+        settings.bootstrap_servers(),
+        str(settings.dev_postgres_port),
+        "quix-bench",
+    ]
+    proc = subprocess.Popen([*args, *topics])
+    try:
+        return asyncio.run(_wait_table(settings.asyncpg_dsn(), "quix_events", rows, proc))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+
+
+async def _wait_table(dsn: str, table: str, expected: int, proc: subprocess.Popen[bytes]) -> float:
+    conn = await asyncpg.connect(dsn)
+    started = time.perf_counter()
+    try:
+        while True:
+            exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
+            if exists and await conn.fetchval(f"SELECT count(*) FROM {table}") >= expected:
+                return time.perf_counter() - started
+            assert proc.poll() is None, "the Quix application died"
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
 
 
 async def _version(dsn: str) -> str:
