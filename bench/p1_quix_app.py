@@ -29,7 +29,7 @@ def main(bootstrap: str, port: int, group: str, topics: list[str]) -> None:
         broker_address=bootstrap,
         consumer_group=group,
         auto_offset_reset="earliest",
-        loglevel="WARNING",
+        loglevel="ERROR",
         use_changelog_topics=False,
     )
     for name in topics:
