@@ -28,7 +28,7 @@ from common import machine, private_stack, record  # noqa: E402
 
 from trustline.demo.history import history  # noqa: E402
 from trustline.demo.org import build_org  # noqa: E402
-from trustline.ingest.store import _RAW_COLUMNS, _raw_record  # noqa: E402
+from trustline.ingest.store import RAW_COLUMNS, raw_record  # noqa: E402
 from trustline.ingest.topics import ensure_topics  # noqa: E402
 from trustline.shared.events import Decoder, Rejection  # noqa: E402
 from trustline.shared.settings import Settings  # noqa: E402
@@ -64,13 +64,13 @@ async def copy_reference(dsn: str, events: list[tuple[str, bytes, bytes]]) -> tu
     for topic, _, value in events:
         got = decoder.decode(topic, value)
         if not isinstance(got, Rejection):
-            rows.extend(_raw_record(e) for e in got)
+            rows.extend(raw_record(e) for e in got)
     unique = list({(r[0], r[1]): r for r in rows}.values())
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("TRUNCATE raw_events")
         started = time.perf_counter()
-        await conn.copy_records_to_table("raw_events", records=unique, columns=_RAW_COLUMNS)
+        await conn.copy_records_to_table("raw_events", records=unique, columns=RAW_COLUMNS)
         seconds = time.perf_counter() - started
         await conn.execute("TRUNCATE raw_events")
         return seconds, len(unique)

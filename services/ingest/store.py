@@ -18,7 +18,7 @@ from .domains import DOMAINS, Domain, StateTable
 from .folds.core import StoredEvent, events_by_key
 from .resume import resume_fold
 
-_RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data")
+RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data")
 _encoder = msgspec.json.Encoder()
 
 
@@ -30,7 +30,8 @@ class StoreResult:
     duplicates: Counter[str]
 
 
-def _raw_record(ev: Event) -> tuple[Any, ...]:
+def raw_record(ev: Event) -> tuple[Any, ...]:
+    """The raw_events row of one event."""
     domain, key = ev.domain_key
     data = _encoder.encode(ev.data).decode()
     return (ev.source, ev.id, ev.type, ev.topic, domain, key, ev.time, ev.subject, data)
@@ -47,10 +48,10 @@ async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> Sto
         "CREATE TEMP TABLE IF NOT EXISTS staging_events "
         "(LIKE raw_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    await conn.copy_records_to_table("staging_events", records=map(_raw_record, events), columns=_RAW_COLUMNS)
+    await conn.copy_records_to_table("staging_events", records=map(raw_record, events), columns=RAW_COLUMNS)
     rows = await conn.fetch(
-        f"INSERT INTO raw_events ({', '.join(_RAW_COLUMNS)}) "
-        f"SELECT DISTINCT ON (source, id) {', '.join(_RAW_COLUMNS)} FROM staging_events "
+        f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)}) "
+        f"SELECT DISTINCT ON (source, id) {', '.join(RAW_COLUMNS)} FROM staging_events "
         "ORDER BY source, id ON CONFLICT (source, id) DO NOTHING RETURNING topic, domain, key, time"
     )
     # Per entity, the earliest new event: state before it stands; from it on, the state is refolded.
