@@ -53,7 +53,8 @@ class SnapshotCache:
         loaded = await latest_snapshot(conn)
         if loaded is not None:
             at, samples = loaded
-            self.current = CachedSnapshot(at, render(samples))
+            # Rendering a large estate takes a while: keep it off the loop that answers scrapes.
+            self.current = CachedSnapshot(at, await asyncio.to_thread(render, samples))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh until stopped, reconnecting after database outages."""
