@@ -20,6 +20,7 @@ from .events import DemoEvent
 from .history import history
 from .live import live
 from .org import Org, build_org
+from .risk import Findings, seed_acceptances
 
 _encode = msgspec.json.Encoder().encode
 SEND_CHUNK = 2000
@@ -76,13 +77,19 @@ async def _send_history(
 ) -> None:
     end = datetime.now(UTC)
     past = history(org, seed=options.seed, start=end - timedelta(days=options.history_days), end=end)
+    found = Findings()
     with track(console, f"history ({options.history_days} days)", None) as progress:
         while not stop.is_set():
             chunk = list(itertools.islice(past, SEND_CHUNK))
             if not chunk:
-                return
+                break
+            for ev in chunk:
+                found.note(ev)
             await _send(producer, settings, chunk)
             progress.advance(len(chunk), note=f"event time {chunk[-1].event['time']}"[:36])
+    if not stop.is_set():
+        n = await seed_acceptances(settings, found, datetime.now(UTC))
+        console.print(f"risk register: {n} demo acceptances proposed and decided", highlight=False)
 
 
 async def _send_live(
