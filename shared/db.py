@@ -41,7 +41,7 @@ async def create_pool(settings: Settings, *, size: int = 4) -> asyncpg.Pool:
     """A connection pool for the configured database (the caller closes it)."""
     return await asyncpg.create_pool(
         settings.asyncpg_dsn(),
-        min_size=1,
+        min_size=0,  # connect on first use: a process starts even while the database is still coming up
         max_size=size,
         timeout=10,
         server_settings=SERVER_SETTINGS,

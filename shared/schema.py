@@ -19,7 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData(
     naming_convention={
@@ -202,6 +202,18 @@ risk_acceptance_audit = Table(
     Column("status", Text, nullable=False),
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index(None, "acceptance_id", "seq"),
+)
+
+# API keys: only a hash of each key is kept; the key itself is shown once, when it is created.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("prefix", Text, primary_key=True),  # the key's public part, to find its row
+    Column("secret_hash", Text, nullable=False),  # sha256 of the whole key (keys are 256-bit random)
+    Column("principal", Text, nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    _ts("created_at"),
+    _ts("revoked_at", nullable=True),
 )
 
 snapshots = Table(

@@ -28,6 +28,7 @@ STATE_TABLES = (
     "risk_acceptances",
     "metric_samples",
     "snapshots",
+    "api_keys",
 )
 
 

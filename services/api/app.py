@@ -9,11 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from trustline import __version__
+from trustline.shared.db import create_pool
+from trustline.shared.policy import load_policy
 from trustline.shared.settings import Settings, get_settings
 
+from . import errors
 from .health.routes import router as health_router
 from .metrics.cache import SnapshotCache
 from .metrics.routes import router as metrics_router
+from .risk_acceptances.routes import router as risk_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,11 +29,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(cache.run(stop), name="snapshot-refresh")
+        app.state.pool = await create_pool(settings, size=8)
         try:
             yield
         finally:
             stop.set()
             await task
+            await app.state.pool.close()
 
     app = FastAPI(
         title="Trustline",
@@ -40,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.snapshots = cache
+    app.state.policy = load_policy(settings.policy_file)
+    errors.install(app)
     app.include_router(metrics_router)
     app.include_router(health_router)
+    app.include_router(risk_router)
     return app

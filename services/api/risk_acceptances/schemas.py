@@ -78,3 +78,17 @@ class AuditEntry(BaseModel):
     actor: str
     status: Status
     detail: dict[str, object]
+
+
+class Decision(BaseModel):
+    """Why an acceptance was approved, rejected or revoked (kept in the audit trail)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AcceptanceDetail(BaseModel):
+    """One acceptance with its audit trail, oldest change first."""
+
+    acceptance: Acceptance
+    audit: list[AuditEntry]

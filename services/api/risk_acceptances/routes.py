@@ -1,0 +1,74 @@
+"""/api/v1/risk-acceptances: propose, decide, list and read, each change attributed to the calling key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ..auth.service import Principal
+from ..deps import Conn, requires
+from . import service
+from .schemas import Acceptance, AcceptanceCreate, AcceptanceDetail, Decision, Status
+
+router = APIRouter(prefix="/api/v1/risk-acceptances", tags=["risk acceptances"])
+Proposer = Annotated[Principal, Depends(requires("risk:propose"))]
+Approver = Annotated[Principal, Depends(requires("risk:approve"))]
+Reader = Annotated[Principal, Depends(requires("read"))]
+
+
+@router.post("", status_code=201, summary="Propose a risk acceptance")
+async def propose(body: AcceptanceCreate, request: Request, conn: Conn, who: Proposer) -> Acceptance:
+    """Record a proposal by the calling principal; someone else must approve it."""
+    return await service.propose(
+        conn, data=body, actor=who.name, now=datetime.now(UTC), policy=request.app.state.policy
+    )
+
+
+@router.post("/{acceptance_id}/approve", summary="Approve (four eyes: never the requester)")
+async def approve(acceptance_id: UUID, body: Decision, conn: Conn, who: Approver) -> Acceptance:
+    """Approve a proposal."""
+    return await service.approve(
+        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=body.reason
+    )
+
+
+@router.post("/{acceptance_id}/reject", summary="Reject a proposal")
+async def reject(acceptance_id: UUID, body: Decision, conn: Conn, who: Approver) -> Acceptance:
+    """Reject a proposal."""
+    return await service.reject(
+        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=body.reason
+    )
+
+
+@router.post("/{acceptance_id}/revoke", summary="End an approved acceptance now")
+async def revoke(acceptance_id: UUID, body: Decision, conn: Conn, who: Approver) -> Acceptance:
+    """Revoke an approved acceptance: its findings count again at once."""
+    return await service.revoke(
+        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=body.reason
+    )
+
+
+@router.get("", summary="List acceptances, newest first")
+async def list_(
+    conn: Conn,
+    who: Reader,
+    status: Status | None = None,
+    severity: str | None = None,
+    business_unit: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[Acceptance]:
+    """Filter by status, severity and business unit; paginate with limit and offset."""
+    return await service.list_acceptances(
+        conn, status=status, severity=severity, business_unit=business_unit, limit=limit, offset=offset
+    )
+
+
+@router.get("/{acceptance_id}", summary="One acceptance with its audit trail")
+async def read(acceptance_id: UUID, conn: Conn, who: Reader) -> AcceptanceDetail:
+    """The acceptance and every change made to it."""
+    acceptance, audit = await service.get(conn, acceptance_id=acceptance_id)
+    return AcceptanceDetail(acceptance=acceptance, audit=audit)
