@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     ingest_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     aggregator_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
+    # When set, /metrics needs `Authorization: Bearer <token>` (checked in memory: no query per scrape).
+    metrics_token: SecretStr | None = None
+    api_docs: bool | None = None  # the /docs UI: on in dev, off in prod unless set to true
+    api_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 

@@ -15,6 +15,7 @@ from trustline.shared.settings import Settings, get_settings
 
 from . import errors
 from .health.routes import router as health_router
+from .limits import BodyLimit
 from .metrics.cache import SnapshotCache
 from .metrics.routes import router as metrics_router
 from .risk_acceptances.routes import router as risk_router
@@ -42,11 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Security events in, business-aligned risk metrics out.",
         lifespan=lifespan,
-        docs_url="/docs" if settings.env == "dev" else None,
+        docs_url="/docs"
+        if (settings.env == "dev" if settings.api_docs is None else settings.api_docs)
+        else None,
         redoc_url=None,
     )
     app.state.snapshots = cache
     app.state.policy = load_policy(settings.policy_file)
+    app.state.metrics_token = settings.metrics_token
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     errors.install(app)
     app.include_router(metrics_router)
     app.include_router(health_router)

@@ -1,0 +1,76 @@
+"""Access and bounds: a token-protected /metrics, no docs UI in production, bounded request bodies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from pydantic import SecretStr
+
+from tests.conftest import eventually, free_port
+from trustline.api.app import create_app
+from trustline.shared.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+async def serve(settings: Settings) -> tuple[str, uvicorn.Server, asyncio.Task[Any]]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: asyncio.sleep(0, server.started))
+    return f"http://127.0.0.1:{port}", server, task
+
+
+@pytest.fixture
+async def prod_api(clean: Settings) -> AsyncIterator[str]:
+    """The API in production mode, with a metrics token and a 4 KiB body limit."""
+    settings = clean.model_copy(
+        update={
+            "env": "prod",
+            "database_url": SecretStr(clean.asyncpg_dsn()),
+            "kafka_bootstrap": clean.bootstrap_servers(),
+            "metrics_token": SecretStr("s3cret-token"),
+            "api_max_body_bytes": 4096,
+        }
+    )
+    url, server, task = await serve(settings)
+    yield url
+    server.should_exit = True
+    await asyncio.wait_for(task, 30)
+
+
+async def test_production_api_guards(prod_api: str) -> None:
+    async with httpx.AsyncClient(base_url=prod_api) as http:
+        assert (await http.get("/metrics")).status_code == 401
+        assert (await http.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        assert (
+            await http.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+        ).status_code == 200
+        assert (await http.get("/docs")).status_code == 404
+        big = await http.post(
+            "/api/v1/risk-acceptances", content=b"x" * 5000, headers={"content-type": "application/json"}
+        )
+        assert big.status_code == 413 and big.json()["status"] == 413
+        assert big.headers["content-type"] == "application/problem+json"
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b"x" * 1000
+
+        streamed = await http.post(
+            "/api/v1/risk-acceptances", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert streamed.status_code == 413
+
+
+async def test_development_api_serves_docs_and_open_metrics(api: str) -> None:
+    async with httpx.AsyncClient(base_url=api) as http:
+        assert (await http.get("/docs")).status_code == 200
+        assert (await http.get("/metrics")).status_code == 200
