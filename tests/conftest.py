@@ -6,9 +6,11 @@ import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
+import uvicorn
 
 from trustline.cli.devstack import DevStack
 from trustline.ingest.topics import ensure_topics
@@ -112,3 +114,21 @@ async def eventually(probe: object, *, seconds: float = 30.0, every: float = 0.1
             return
         await asyncio.sleep(every)
     raise AssertionError(f"condition not met within {seconds}s (last value: {last!r})")
+
+
+@asynccontextmanager
+async def serve_api(settings: Settings) -> AsyncIterator[str]:
+    """A real API server (uvicorn on a free port) for `settings`; yields its base URL."""
+    from trustline.api.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: asyncio.sleep(0, server.started))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)

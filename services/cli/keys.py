@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -10,19 +9,11 @@ import typer
 from rich.console import Console
 
 from trustline.api.auth import service as keys
-from trustline.shared.db import connect
-from trustline.shared.settings import get_settings
+
+from .db import with_connection
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: create (shown once), list, revoke.")
 console = Console()
-
-
-async def _create(principal: str, scopes: list[str]) -> str:
-    conn = await connect(get_settings())
-    try:
-        return await keys.create_key(conn, principal=principal, scopes=scopes, now=datetime.now(UTC))
-    finally:
-        await conn.close()
 
 
 @keys_app.command()
@@ -32,41 +23,27 @@ def create(
 ) -> None:
     """Create a key and print it (this is the only time it is shown)."""
     try:
-        key = asyncio.run(_create(principal, scope))
+        key = with_connection(
+            lambda c: keys.create_key(c, principal=principal, scopes=scope, now=datetime.now(UTC))
+        )
     except ValueError as exc:
         console.print(f"[red]refused:[/] {exc}")
         raise typer.Exit(1) from exc
     print(key)
 
 
-async def _list() -> list[keys.KeyInfo]:
-    conn = await connect(get_settings())
-    try:
-        return await keys.list_keys(conn)
-    finally:
-        await conn.close()
-
-
 @keys_app.command("list")
 def list_() -> None:
     """Every key: prefix, principal, scopes, and whether it is revoked."""
-    for k in asyncio.run(_list()):
+    for k in with_connection(keys.list_keys):
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
         console.print(f"{k.prefix}  {k.principal:20} {','.join(k.scopes):40} {state}", highlight=False)
-
-
-async def _revoke(prefix: str) -> bool:
-    conn = await connect(get_settings())
-    try:
-        return await keys.revoke_key(conn, prefix=prefix, now=datetime.now(UTC))
-    finally:
-        await conn.close()
 
 
 @keys_app.command()
 def revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix, as `keys list` shows it")]) -> None:
     """Revoke a key at once."""
-    if not asyncio.run(_revoke(prefix)):
+    if not with_connection(lambda c: keys.revoke_key(c, prefix=prefix, now=datetime.now(UTC))):
         console.print(f"[red]no active key with prefix {prefix}[/]")
         raise typer.Exit(1)
     console.print(f"revoked {prefix}")

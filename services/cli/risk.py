@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
@@ -16,9 +15,10 @@ from rich.table import Table
 
 from trustline.api.risk_acceptances import service as registry
 from trustline.api.risk_acceptances.schemas import Acceptance, AcceptanceCreate, Scope
-from trustline.shared.db import connect
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import get_settings
+
+from .db import with_connection
 
 T = TypeVar("T")
 risk_app = typer.Typer(
@@ -30,15 +30,8 @@ Reason = Annotated[str | None, typer.Option(help="Why (recorded in the audit tra
 
 
 def _with_conn(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def main() -> T:
-        conn = await connect(get_settings())
-        try:
-            return await action(conn)
-        finally:
-            await conn.close()
-
     try:
-        return asyncio.run(main())
+        return with_connection(action)
     except (registry.RegistryError, ValidationError) as exc:
         console.print(f"[red]refused:[/] {exc}")
         raise typer.Exit(1) from exc

@@ -13,13 +13,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from confluent_kafka import Consumer
 
-from tests.conftest import eventually, free_port
+from tests.conftest import eventually, serve_api
 from tests.helpers import Series, cloudevent, names_with, parse_metrics, produce, sample
 from trustline.aggregator.loop import snapshot_at
-from trustline.api.app import create_app
 from trustline.ingest.worker import run_worker
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
@@ -91,15 +89,8 @@ async def worker(settings: Settings) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def api_url(settings: Settings) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0, server.started))
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, 30)
+    async with serve_api(settings) as url:
+        yield url
 
 
 async def scrape_at(url: str, at: datetime) -> Series:

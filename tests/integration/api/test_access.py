@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
-from tests.conftest import eventually, free_port
-from trustline.api.app import create_app
+from tests.conftest import serve_api
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-async def serve(settings: Settings) -> tuple[str, uvicorn.Server, asyncio.Task[Any]]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0, server.started))
-    return f"http://127.0.0.1:{port}", server, task
 
 
 @pytest.fixture
@@ -40,10 +26,8 @@ async def prod_api(clean: Settings) -> AsyncIterator[str]:
             "api_max_body_bytes": 4096,
         }
     )
-    url, server, task = await serve(settings)
-    yield url
-    server.should_exit = True
-    await asyncio.wait_for(task, 30)
+    async with serve_api(settings) as url:
+        yield url
 
 
 async def test_production_api_guards(prod_api: str) -> None:
