@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     # When set, /metrics needs `Authorization: Bearer <token>` (checked in memory: no query per scrape).
     metrics_token: SecretStr | None = None
+    # Reads (KPIs, drill-downs, the registry) need a key with the `read` scope unless set to false,
+    # e.g. behind an authenticating proxy.
+    api_read_auth: bool = True
     api_docs: bool | None = None  # the /docs UI: on in dev, off in prod unless set to true
     api_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     api_host: str = "127.0.0.1"

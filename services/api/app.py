@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.snapshots = cache
     app.state.policy = load_policy(settings.policy_file)
     app.state.metrics_token = settings.metrics_token
+    app.state.read_auth = settings.api_read_auth
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     errors.install(app)
     app.include_router(metrics_router)

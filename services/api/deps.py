@@ -44,3 +44,13 @@ def requires(scope: str) -> Callable[[Request, asyncpg.Connection], Awaitable[Pr
         return who
 
     return principal
+
+
+async def _reader(request: Request, conn: Conn) -> Principal | None:
+    if not request.app.state.read_auth:
+        return None
+    return await requires("read")(request, conn)
+
+
+# Reads need the `read` scope unless TRUSTLINE_API_READ_AUTH=false (then the principal is None).
+Reader = Annotated[Principal | None, Depends(_reader)]

@@ -9,14 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 
 from ..auth.service import Principal
-from ..deps import Conn, requires
+from ..deps import Conn, Reader, requires
 from . import service
 from .schemas import Acceptance, AcceptanceCreate, AcceptanceDetail, Decision, Status
 
 router = APIRouter(prefix="/api/v1/risk-acceptances", tags=["risk acceptances"])
 Proposer = Annotated[Principal, Depends(requires("risk:propose"))]
 Approver = Annotated[Principal, Depends(requires("risk:approve"))]
-Reader = Annotated[Principal, Depends(requires("read"))]
 
 
 @router.post("", status_code=201, summary="Propose a risk acceptance")

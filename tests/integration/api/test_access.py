@@ -58,3 +58,14 @@ async def test_development_api_serves_docs_and_open_metrics(api: str) -> None:
     async with httpx.AsyncClient(base_url=api) as http:
         assert (await http.get("/docs")).status_code == 200
         assert (await http.get("/metrics")).status_code == 200
+
+
+async def test_reads_need_the_read_scope_unless_opened_by_config(clean: Settings) -> None:
+    async with serve_api(clean) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/api/v1/risk-acceptances")).status_code == 401
+    opened = clean.model_copy(update={"api_read_auth": False})
+    async with serve_api(opened) as url, httpx.AsyncClient(base_url=url) as http:
+        listed = await http.get("/api/v1/risk-acceptances")
+        assert listed.status_code == 200 and listed.json() == []
+        # Writes still need a key whatever the read setting.
+        assert (await http.post("/api/v1/risk-acceptances", json={})).status_code == 401
