@@ -15,6 +15,7 @@ from trustline.shared.settings import Settings, get_settings
 
 from . import errors
 from .health.routes import router as health_router
+from .kpis.routes import router as kpis_router
 from .limits import BodyLimit
 from .metrics.cache import SnapshotCache
 from .metrics.routes import router as metrics_router
@@ -52,9 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policy = load_policy(settings.policy_file)
     app.state.metrics_token = settings.metrics_token
     app.state.read_auth = settings.api_read_auth
+    app.state.max_business_units = settings.max_business_units
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     errors.install(app)
     app.include_router(metrics_router)
     app.include_router(health_router)
     app.include_router(risk_router)
+    app.include_router(kpis_router)
     return app

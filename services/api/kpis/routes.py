@@ -1,0 +1,60 @@
+"""/api/v1/kpis: the headline KPIs, exact, as of the latest snapshot or any instant, and their history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from ..deps import Conn, Reader
+from ..errors import Problem
+from . import service
+from .schemas import History, Kpis, Window
+
+router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
+
+
+@router.get("", summary="Headline KPIs as of the latest snapshot, or as of `at`")
+async def read_kpis(
+    request: Request,
+    conn: Conn,
+    who: Reader,
+    at: Annotated[
+        datetime | None, Query(description="RFC 3339 instant; default: the latest snapshot")
+    ] = None,
+    window: Annotated[Window, Query(description="window of remediations and incident stages")] = "30d",
+) -> Kpis:
+    """Exact counts, ratios with numerator and denominator, exact time-to-patch percentiles."""
+    try:
+        return await service.kpis(
+            conn,
+            at=at,
+            window=window,
+            policy=request.app.state.policy,
+            max_business_units=request.app.state.max_business_units,
+        )
+    except service.KpiError as exc:
+        raise Problem(422, "Unprocessable request", str(exc)) from exc
+
+
+@router.get("/history", summary="KPI series from the stored metric history")
+async def read_history(
+    request: Request,
+    conn: Conn,
+    who: Reader,
+    start: Annotated[datetime | None, Query(alias="from", description="default: 90 days before `to`")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
+    step: Annotated[str, Query(description="e.g. 15m, 6h, 1d (at most 1000 points)")] = "1d",
+    window: Window = "30d",
+) -> History:
+    """One point per step: the KPIs of the newest snapshot stored within that step."""
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=90)
+    try:
+        seconds = service.parse_step(step)
+        return await service.history(
+            conn, start=start, end=end, step=seconds, window=window, policy=request.app.state.policy
+        )
+    except service.KpiError as exc:
+        raise Problem(422, "Unprocessable request", str(exc)) from exc

@@ -1,0 +1,149 @@
+"""KPIs as of the latest snapshot or any instant, and their history from stored snapshots."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import asyncpg
+
+from trustline.aggregator.history import latest_snapshot
+from trustline.aggregator.samples import WINDOWS, Sample
+from trustline.aggregator.snapshot import WORK_MEM, compute_snapshot
+from trustline.aggregator.sql import as_of
+from trustline.shared.policy import Policy
+from trustline.shared.severity import SLA_SEVERITIES
+
+from .derive import Percentiles, kpis_from_samples
+from .schemas import History, HistoryPoint, Kpis, Window
+
+MAX_POINTS = 1000
+_STEP = re.compile(r"^(\d+)([smhd]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# Exact percentiles over the same cycles as time_to_patch_seconds: closed in (T - W, T], SLA severities.
+PERCENTILES_SQL = f"""
+SELECT c.severity,
+       percentile_cont(ARRAY[0.5, 0.9]::float8[])
+           WITHIN GROUP (ORDER BY date_part('epoch', c.remediated_at - c.detected_at)) AS p
+FROM vuln_cycle_versions c
+WHERE c.remediated_at <= $1 AND c.remediated_at > $1::timestamptz - make_interval(secs => $2::float8)
+  AND {as_of("c")} AND c.severity = ANY($3::text[])
+GROUP BY c.severity
+"""
+
+# The families the KPIs read (histogram buckets are not needed, and are most of a snapshot's rows).
+KPI_FAMILIES = (
+    "trustline_edr_assets_expected",
+    "trustline_edr_assets_covered",
+    "trustline_edr_unknown_assets",
+    "trustline_identities",
+    "trustline_identities_mfa",
+    "trustline_cloud_config_checks",
+    "trustline_patch_remediations",
+    "trustline_time_to_patch_seconds_sum",
+    "trustline_time_to_patch_seconds_count",
+    "trustline_vulnerabilities_open",
+    "trustline_security_debt_days",
+    "trustline_incident_duration_seconds_sum",
+    "trustline_incident_duration_seconds_count",
+    "trustline_incidents_open",
+    "trustline_risk_acceptances",
+    "trustline_risk_acceptances_expiring_7d",
+)
+
+# For each step, the newest stored snapshot within (t - step, t].
+HISTORY_SQL = """
+WITH points AS (
+    SELECT t FROM generate_series($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) AS t
+),
+chosen AS (
+    SELECT p.t, (SELECT max(s.at) FROM snapshots s
+                 WHERE s.at <= p.t AND s.at > p.t - make_interval(secs => $3::float8)) AS at
+    FROM points p
+)
+SELECT c.t, c.at, m.name, m.labels::text AS labels, m.value
+FROM chosen c LEFT JOIN metric_samples m ON m.snapshot_at = c.at AND m.name = ANY($4::text[])
+ORDER BY c.t
+"""
+
+
+class KpiError(ValueError):
+    """A request the KPIs cannot answer as asked (answered as 422)."""
+
+
+def parse_step(text: str) -> int:
+    """Seconds in a step written as `900`, `15m`, `6h` or `1d`."""
+    m = _STEP.match(text.strip())
+    if m is None or int(m.group(1)) == 0:
+        raise KpiError(f"step {text!r} is not a positive duration such as 15m, 6h or 1d")
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+async def exact_percentiles(conn: asyncpg.Connection, *, at: datetime, window: Window) -> Percentiles:
+    """Exact p50 and p90 time to patch per severity over the window."""
+    rows = await conn.fetch(PERCENTILES_SQL, at, float(WINDOWS[window]), list(SLA_SEVERITIES))
+    return {r["severity"]: (r["p"][0], r["p"][1]) for r in rows}
+
+
+async def _stored(conn: asyncpg.Connection, at: datetime) -> list[Sample] | None:
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM snapshots WHERE at = $1)", at):
+        return None
+    rows = await conn.fetch(
+        "SELECT name, labels::text AS labels, value FROM metric_samples WHERE snapshot_at = $1", at
+    )
+    return [Sample(r["name"], json.loads(r["labels"]), r["value"]) for r in rows]
+
+
+async def kpis(
+    conn: asyncpg.Connection, *, at: datetime | None, window: Window, policy: Policy, max_business_units: int
+) -> Kpis:
+    """KPIs of the latest stored snapshot, or as of `at` (a stored snapshot there, else computed)."""
+    now = datetime.now(UTC)
+    if at is not None and at > now + timedelta(minutes=5):
+        raise KpiError("`at` is in the future: only events up to now are known")
+    samples: list[Sample] | None = None
+    if at is None:
+        latest = await latest_snapshot(conn)
+        at, samples = latest if latest is not None else (now, None)
+    else:
+        samples = await _stored(conn, at)
+    source: Literal["stored", "computed"] = "stored" if samples is not None else "computed"
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if samples is None:
+            await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            samples = await compute_snapshot(
+                conn, at=at, policy=policy, max_business_units=max_business_units
+            )
+        exact = await exact_percentiles(conn, at=at, window=window)
+    return kpis_from_samples(samples, at=at, source=source, window=window, policy=policy, exact=exact)
+
+
+async def history(
+    conn: asyncpg.Connection, *, start: datetime, end: datetime, step: int, window: Window, policy: Policy
+) -> History:
+    """One KPI point per step from the stored snapshots (none stored in a step: a null point)."""
+    if end < start:
+        raise KpiError("`from` must not be after `to`")
+    if (end - start).total_seconds() / step + 1 > MAX_POINTS:
+        raise KpiError(f"at most {MAX_POINTS} points: widen the step or shorten the range")
+    grouped: dict[datetime, tuple[datetime | None, list[Sample]]] = defaultdict(lambda: (None, []))
+    for r in await conn.fetch(HISTORY_SQL, start, end, float(step), list(KPI_FAMILIES)):
+        snap, samples = grouped[r["t"]]
+        if r["name"] is not None:
+            samples.append(Sample(r["name"], json.loads(r["labels"]), r["value"]))
+        grouped[r["t"]] = (r["at"], samples)
+    points = [
+        HistoryPoint(
+            at=t,
+            snapshot_at=snap,
+            kpis=None
+            if snap is None
+            else kpis_from_samples(samples, at=snap, source="stored", window=window, policy=policy, exact={}),
+        )
+        for t, (snap, samples) in grouped.items()
+    ]
+    return History(start=start, end=end, step_seconds=step, window=window, points=points)
