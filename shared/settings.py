@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     api_read_auth: bool = True
     api_docs: bool | None = None  # the /docs UI: on in dev, off in prod unless set to true
     api_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    api_max_batch_events: int = Field(default=1000, ge=1, le=100_000)  # items per POST /api/v1/events
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 

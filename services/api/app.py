@@ -10,10 +10,13 @@ from fastapi import FastAPI
 
 from trustline import __version__
 from trustline.shared.db import create_pool
+from trustline.shared.events import Decoder
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import Settings, get_settings
 
 from . import errors
+from .events.routes import router as events_router
+from .events.service import Publisher
 from .health.routes import router as health_router
 from .kpis.routes import router as kpis_router
 from .limits import BodyLimit
@@ -37,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             stop.set()
             await task
+            await app.state.publisher.close()
             await app.state.pool.close()
 
     app = FastAPI(
@@ -54,10 +58,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics_token = settings.metrics_token
     app.state.read_auth = settings.api_read_auth
     app.state.max_business_units = settings.max_business_units
+    app.state.decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
+    app.state.publisher = Publisher(settings)
+    app.state.max_batch_events = settings.api_max_batch_events
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     errors.install(app)
     app.include_router(metrics_router)
     app.include_router(health_router)
     app.include_router(risk_router)
     app.include_router(kpis_router)
+    app.include_router(events_router)
     return app

@@ -17,9 +17,12 @@ PROBLEM = "application/problem+json"
 class Problem(Exception):
     """An error answered as problem details."""
 
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
+        self.headers = headers or {}
 
 
 def problem_response(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
@@ -46,7 +49,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, request, **exc.extra)
+        response = problem_response(exc.status, exc.title, exc.detail, request, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RegistryError)
     async def _registry(request: Request, exc: RegistryError) -> JSONResponse:

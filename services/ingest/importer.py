@@ -15,10 +15,9 @@ from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
 from trustline.shared.events import Decoder, Rejection
-from trustline.shared.events.ocsf import is_ocsf, to_cloudevents
+from trustline.shared.events.ocsf import is_ocsf
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
-from trustline.shared.topics import TYPE_TOPIC_SUFFIX, topic_name
 
 Kind = Literal["events", "ocsf"]
 CHUNK = 1000
@@ -49,23 +48,6 @@ def records(path: Path) -> Iterator[bytes]:
             yield line
 
 
-def _home_topic(settings: Settings, value: bytes) -> str | None:
-    """The topic a record belongs on: its type's, or its primary OCSF event's."""
-    try:
-        obj = json.loads(value)
-    except ValueError:
-        return None
-    if is_ocsf(obj):
-        try:
-            type_ = to_cloudevents(obj)[0]["type"]
-        except Exception:  # unmappable: the decoder will say why
-            return None
-    else:
-        type_ = obj.get("type") if isinstance(obj, dict) else None
-    suffix = TYPE_TOPIC_SUFFIX.get(type_) if isinstance(type_, str) else None
-    return topic_name(settings.topic_prefix, suffix) if suffix else None
-
-
 def _refuse(summary: ImportSummary, n: int, why: Rejection) -> None:
     summary.rejected[why.reason] += 1
     if len(summary.examples) < 10:
@@ -90,9 +72,7 @@ async def import_file(settings: Settings, path: Path, kind: Kind, console: Conso
                 if kind == "ocsf" and not is_ocsf(_loads(value)):
                     _refuse(summary, n, Rejection("invalid_envelope", "not an OCSF record (no class_uid)"))
                     continue
-                # No recognisable type: check it against any topic and let the decoder say why it fails.
-                topic = _home_topic(settings, value) or topic_name(settings.topic_prefix, "assets")
-                got = decoder.decode(topic, value)
+                topic, got = decoder.route(value)
                 if isinstance(got, Rejection):
                     _refuse(summary, n, got)
                     continue

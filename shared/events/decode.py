@@ -109,6 +109,28 @@ class Decoder:
         checked = self._check(topic, env)
         return checked if isinstance(checked, Rejection) else (checked,)
 
+    def route(self, value: bytes) -> tuple[str, Decoded]:
+        """Decode a record that arrived without a topic (import, HTTP) on the topic its type belongs to."""
+        topic = self._home_topic(value)
+        # No recognisable type: any topic will do, the decoder says what is wrong with the record.
+        return topic, self.decode(topic, value)
+
+    def _home_topic(self, value: bytes) -> str:
+        fallback = topic_name(self._prefix, "assets")
+        try:
+            obj = _any_decoder.decode(value)
+        except msgspec.DecodeError:
+            return fallback
+        if is_ocsf(obj):
+            try:
+                type_ = to_cloudevents(obj)[0]["type"]
+            except Exception:  # unmappable: decoding on any topic says why
+                return fallback
+        else:
+            type_ = obj.get("type") if isinstance(obj, dict) else None
+        suffix = TYPE_TOPIC_SUFFIX.get(type_) if isinstance(type_, str) else None
+        return topic_name(self._prefix, suffix) if suffix else fallback
+
     def _not_an_envelope(self, topic: str, value: bytes, detail: str) -> Decoded:
         try:
             obj = _any_decoder.decode(value)
