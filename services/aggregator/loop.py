@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from prometheus_client import Gauge, Histogram, start_http_server
 
+from trustline.api.risk_acceptances import service as registry
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
 from trustline.shared.policy import Policy
@@ -76,9 +77,13 @@ class Aggregator:
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            at = datetime.now(UTC)
+            # The registry records each expiry (audited at its expiry time); the metrics need no wait for it.
+            if expired := await registry.expire_due(conn, now=at):
+                log.info("risk register: %d acceptance(s) expired", expired)
             n, seconds = await snapshot_once(
                 conn,
-                at=datetime.now(UTC),
+                at=at,
                 policy=self.policy,
                 max_business_units=self.settings.max_business_units,
                 writer=self.writer,

@@ -1,1 +1,1 @@
-"""The API: Prometheus exporter, health and (later) KPIs, drill-downs and HTTP ingest."""
+"""The API: Prometheus exporter, health, KPIs, drill-downs, the risk register and HTTP ingest."""
