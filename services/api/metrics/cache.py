@@ -11,11 +11,12 @@ from datetime import datetime
 import asyncpg
 
 from trustline.aggregator.history import latest_snapshot
+from trustline.aggregator.samples import Sample
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
 from trustline.shared.settings import Settings
 
-from .exposition import render
+from .exposition import GzipPrefix, render
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,12 @@ class CachedSnapshot:
 
     at: datetime
     body: bytes
+    gzip: GzipPrefix
+
+
+def _prepare(at: datetime, samples: list[Sample]) -> CachedSnapshot:
+    body = render(samples)
+    return CachedSnapshot(at, body, GzipPrefix(body))
 
 
 class SnapshotCache:
@@ -54,7 +61,7 @@ class SnapshotCache:
         if loaded is not None:
             at, samples = loaded
             # Rendering a large estate takes a while: keep it off the loop that answers scrapes.
-            self.current = CachedSnapshot(at, await asyncio.to_thread(render, samples))
+            self.current = await asyncio.to_thread(_prepare, at, samples)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh until stopped, reconnecting after database outages."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -49,3 +50,16 @@ def render(samples: Iterable[Sample]) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Families(list(families(samples))))
     return generate_latest(registry)
+
+
+class GzipPrefix:
+    """A gzip stream whose large head (the snapshot) is compressed once; each response only adds its tail."""
+
+    def __init__(self, head: bytes, level: int = 6) -> None:
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        self._head = self._compressor.compress(head)
+
+    def with_tail(self, tail: bytes) -> bytes:
+        """One complete gzip member of head + tail (the compressor state is copied, never consumed)."""
+        compressor = self._compressor.copy()
+        return self._head + compressor.compress(tail) + compressor.flush()

@@ -9,9 +9,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import SecretStr
 
 from ..errors import Problem
-from .cache import SnapshotCache
+from .exposition import GzipPrefix
 
 router = APIRouter(tags=["metrics"])
+_EMPTY = GzipPrefix(b"")
+_VARY = {"Vary": "Accept-Encoding"}
+_GZIP = {"Content-Encoding": "gzip", **_VARY}
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus exposition of the latest snapshot")
@@ -24,6 +27,11 @@ async def metrics(request: Request) -> Response:
             raise Problem(
                 401, "Unauthorized", "/metrics needs `Authorization: Bearer <TRUSTLINE_METRICS_TOKEN>`"
             )
-    cache: SnapshotCache = request.app.state.snapshots
-    snapshot = cache.current.body if cache.current is not None else b""
-    return Response(snapshot + generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    current = request.app.state.snapshots.current
+    own = generate_latest(REGISTRY)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        # Prometheus asks for gzip: the snapshot part was compressed once, only our own metrics are new.
+        body = (current.gzip if current is not None else _EMPTY).with_tail(own)
+        return Response(body, media_type=CONTENT_TYPE_LATEST, headers=_GZIP)
+    snapshot = current.body if current is not None else b""
+    return Response(snapshot + own, media_type=CONTENT_TYPE_LATEST, headers=_VARY)

@@ -57,7 +57,11 @@ async def test_production_api_guards(prod_api: str) -> None:
 async def test_development_api_serves_docs_and_open_metrics(api: str) -> None:
     async with httpx.AsyncClient(base_url=api) as http:
         assert (await http.get("/docs")).status_code == 200
-        assert (await http.get("/metrics")).status_code == 200
+        zipped = await http.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        plain = await http.get("/metrics", headers={"Accept-Encoding": "identity"})
+        assert zipped.status_code == plain.status_code == 200
+        assert zipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+        assert "process_cpu_seconds_total" in zipped.text and "process_cpu_seconds_total" in plain.text
 
 
 async def test_reads_need_the_read_scope_unless_opened_by_config(clean: Settings) -> None:

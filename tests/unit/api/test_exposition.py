@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from trustline.aggregator.samples import DURATION_BUCKETS, Sample, histogram
-from trustline.api.metrics.exposition import render
+from trustline.api.metrics.exposition import GzipPrefix, render
 
 
 def test_histogram_and_gauges_render_with_their_types() -> None:
@@ -30,3 +32,13 @@ def test_histogram_and_gauges_render_with_their_types() -> None:
         "trustline_time_to_patch_seconds_count": 2,
         "trustline_time_to_patch_seconds_sum": 500000.0,
     }
+
+
+def test_gzip_prefix_is_one_complete_stream_per_response() -> None:
+    head = b"".join(b'trustline_x{i="%d"} 1\n' % i for i in range(5000))
+    prefix = GzipPrefix(head)
+    first, second = prefix.with_tail(b"own 1\n"), prefix.with_tail(b"own 2\n")
+    assert gzip.decompress(first) == head + b"own 1\n"
+    assert gzip.decompress(second) == head + b"own 2\n"  # the compressed head is reused, not consumed
+    assert len(first) < len(head) / 5
+    assert gzip.decompress(GzipPrefix(b"").with_tail(b"")) == b""
