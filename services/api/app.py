@@ -14,6 +14,7 @@ from trustline.shared.policy import load_policy
 from trustline.shared.settings import Settings, get_settings
 
 from . import errors
+from .gaps.routes import router as gaps_router
 from .health.routes import router as health_router
 from .limits import BodyLimit
 from .metrics.cache import SnapshotCache
@@ -57,4 +58,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(health_router)
     app.include_router(risk_router)
+    app.include_router(gaps_router)
     return app
