@@ -241,6 +241,10 @@ async def test_access_validation_and_default_instant(api: str, db: asyncpg.Conne
                 0,
                 [],
             )
+        earliest = await http.get(
+            "/api/v1/gaps/incidents-open", params={"at": "0001-01-01T00:00:00Z"}, headers=good
+        )
+        assert earliest.status_code == 200 and earliest.json()["total"] == 0
         for path, params in [
             ("vulnerabilities-past-sla", {"severity": "urgent"}),
             ("vulnerabilities-past-sla", {"severity": "info"}),
@@ -252,6 +256,7 @@ async def test_access_validation_and_default_instant(api: str, db: asyncpg.Conne
             ("incidents-open", {"offset": -1}),
             ("incidents-open", {"at": "2026-10-01T12:00:00"}),  # no offset: ambiguous
             ("incidents-open", {"at": "yesterday"}),
+            ("incidents-open", {"at": "0001-01-01T00:30:00+01:00"}),  # no UTC equivalent
             ("edr-uncovered", {"business_unit": "pay\x00ments"}),
         ]:
             bad = await http.get(f"/api/v1/gaps/{path}", params=params, headers=good)
