@@ -9,42 +9,24 @@ import asyncpg
 from trustline.shared.policy import Policy
 
 from .samples import Sample
-from .sql import ASSETS_AT, as_of
+from .sql import EDR_EXPECTED_AT, EDR_UNKNOWN, FACTORS_AT, IDENTITIES_AT, as_of
 
 # $2: heartbeat max age, $3: inventory staleness.
 EDR_SQL = f"""
-WITH asset_at AS ({ASSETS_AT}),
-edr_at AS (SELECT e.* FROM edr_versions e WHERE {as_of("e")}),
-expected AS (
-    SELECT a.business_unit, a.os_family,
-           (e.last_healthy_at >= $1::timestamptz - make_interval(secs => $2::float8)
-            AND (e.uninstalled_at IS NULL OR e.uninstalled_at <= e.last_healthy_at)) IS TRUE AS covered
-    FROM asset_at a LEFT JOIN edr_at e ON e.asset_id = a.asset_id
-    WHERE NOT a.retired AND a.edr_required
-      AND a.last_seen >= $1::timestamptz - make_interval(secs => $3::float8)
-)
+WITH expected AS ({EDR_EXPECTED_AT})
 SELECT business_unit, os_family, count(*) AS expected, count(*) FILTER (WHERE covered) AS covered
 FROM expected GROUP BY business_unit, os_family
 """
 
 # Healthy heartbeats within the max age from assets the inventory has never observed (shadow IT).
 UNKNOWN_SQL = f"""
-SELECT count(*) FILTER (
-           WHERE e.last_healthy_at >= $1::timestamptz - make_interval(secs => $2::float8)
-             AND NOT EXISTS (SELECT 1 FROM asset_versions a
-                             WHERE a.asset_id = e.asset_id AND a.valid_from <= $1 AND a.last_seen IS NOT NULL)
-       ) AS unknown,
-       count(*) AS sensors
+SELECT count(*) FILTER (WHERE {EDR_UNKNOWN}) AS unknown, count(*) AS sensors
 FROM edr_versions e WHERE {as_of("e")}
 """
 
 # $2: the phishing-resistant factor types.
 IDENTITIES_SQL = f"""
-WITH ident AS (SELECT i.* FROM identity_versions i WHERE {as_of("i")} AND i.active),
-factors AS (
-    SELECT f.user_id, bool_or(f.factor_type = ANY($2::text[])) AS strong
-    FROM mfa_factor_versions f WHERE {as_of("f")} AND f.enrolled GROUP BY f.user_id
-)
+WITH ident AS ({IDENTITIES_AT}), factors AS ({FACTORS_AT})
 SELECT i.business_unit, CASE WHEN i.privileged THEN 'privileged' ELSE 'standard' END AS population,
        count(*) AS total,
        count(*) FILTER (WHERE f.strong) AS phishing_resistant,

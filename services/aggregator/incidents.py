@@ -11,14 +11,11 @@ import asyncpg
 from trustline.shared.severity import SLA_SEVERITIES
 
 from .samples import DURATION_BUCKETS, WINDOWS, Sample, histogram
-from .sql import as_of
+from .sql import INCIDENTS_AT
 
 # Incidents as of T with a known, non-info severity. Restore falls back to resolve when no restore came.
 _INCIDENTS_AT = f"""
-WITH inc AS (
-    SELECT i.* FROM incident_versions i
-    WHERE {as_of("i")} AND i.opened_at IS NOT NULL AND i.severity = ANY($2::text[])
-),
+WITH inc AS ({INCIDENTS_AT}),
 stages AS (
     SELECT inc.severity, inc.opened_at, s.stage, s.at
     FROM inc CROSS JOIN LATERAL (VALUES ('acknowledge', inc.acknowledged_at), ('contain', inc.contained_at),

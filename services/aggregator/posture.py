@@ -9,22 +9,16 @@ import asyncpg
 from trustline.shared.policy import Policy
 
 from .samples import Sample
-from .sql import ACCEPTED_AT, as_of
+from .sql import ACCEPTED_AT, ACCEPTED_CHECKS, fresh_check
 
 # $2: staleness. Muted and stale checks drop out; a failing check under an acceptance counts as accepted.
 CHECKS_SQL = f"""
 WITH accepted AS ({ACCEPTED_AT}),
 fresh AS MATERIALIZED (
     SELECT c.resource_id, c.control_id, c.provider, c.severity, c.status
-    FROM cloud_check_versions c
-    WHERE {as_of("c")} AND c.evaluated_at >= $1::timestamptz - make_interval(secs => $2::float8)
-      AND c.status <> 'muted' AND c.severity <> 'info'
+    FROM cloud_check_versions c WHERE {fresh_check("c")}
 ),
-hits AS (
-    SELECT DISTINCT f.resource_id, f.control_id
-    FROM fresh f JOIN accepted r ON r.control_id = f.control_id
-    WHERE f.status = 'fail' AND (r.resource_id IS NULL OR r.resource_id = f.resource_id)
-),
+hits AS ({ACCEPTED_CHECKS}),
 chk AS (
     SELECT f.provider, f.severity, CASE WHEN h.control_id IS NULL THEN f.status ELSE 'accepted' END AS status
     FROM fresh f LEFT JOIN hits h USING (resource_id, control_id)

@@ -18,7 +18,7 @@ from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
 
 from .samples import DURATION_BUCKETS, WINDOWS, Sample, histogram
-from .sql import ACCEPTED_AT, ASSETS_AT, as_of
+from .sql import OPEN_CYCLES_CTES, as_of
 
 _WINDOWS = sorted(WINDOWS.items(), key=lambda kv: kv[1])  # narrowest first
 _AGE_BUCKETS = ("0-30d", "31-60d", "61-90d", "90d+")
@@ -30,18 +30,7 @@ _NEG_BOUNDS = sorted(-float(b) for b in DURATION_BUCKETS)
 # Closed and open cycles are read separately (the closed ones through the remediated_at index); the few
 # acceptances in force find their cycles through the vulnerability_id index.
 VULNERABILITIES_SQL = f"""
-WITH asset_at AS ({ASSETS_AT}),
-accepted AS ({ACCEPTED_AT}),
-sla AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS s(severity, seconds)),
-hits AS (
-    SELECT DISTINCT c.asset_id, c.vulnerability_id, c.cycle
-    FROM accepted r
-    JOIN vuln_cycle_versions c ON c.vulnerability_id = r.vulnerability_id
-    LEFT JOIN asset_at a ON a.asset_id = c.asset_id
-    WHERE {as_of("c")} AND (c.remediated_at IS NULL OR c.remediated_at > $1)
-      AND (r.asset_id IS NULL OR r.asset_id = c.asset_id)
-      AND (r.business_unit IS NULL OR r.business_unit = COALESCE(a.business_unit, 'unassigned'))
-),
+WITH {OPEN_CYCLES_CTES},
 closed AS (
     SELECT COALESCE(a.business_unit, 'unassigned') AS business_unit, c.severity, s.seconds AS sla_seconds,
            date_part('epoch', c.remediated_at - c.detected_at) AS secs,
@@ -52,17 +41,6 @@ closed AS (
     WHERE c.remediated_at <= $1
       AND c.remediated_at > $1::timestamptz - make_interval(secs => ($4::float8[])[3])
       AND {as_of("c")}
-),
-opened AS (
-    SELECT COALESCE(a.business_unit, 'unassigned') AS business_unit, c.severity, s.seconds AS sla_seconds,
-           h.cycle IS NOT NULL AS accepted, date_part('epoch', $1 - c.detected_at) AS age
-    FROM vuln_cycle_versions c
-    JOIN sla s ON s.severity = c.severity
-    LEFT JOIN asset_at a ON a.asset_id = c.asset_id
-    LEFT JOIN hits h
-           ON h.asset_id = c.asset_id AND h.vulnerability_id = c.vulnerability_id AND h.cycle = c.cycle
-    WHERE {as_of("c")} AND (c.remediated_at IS NULL OR c.remediated_at > $1)
-      AND NOT COALESCE(a.retired, false)
 )
 SELECT 'closed' AS part, business_unit, severity,
        CASE WHEN ago < ($4::float8[])[1] THEN 0 WHEN ago < ($4::float8[])[2] THEN 1 ELSE 2 END AS k1,

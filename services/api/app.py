@@ -17,6 +17,7 @@ from trustline.shared.settings import Settings, get_settings
 from . import errors
 from .events.routes import router as events_router
 from .events.service import Publisher
+from .gaps.routes import router as gaps_router
 from .health.routes import router as health_router
 from .kpis.routes import router as kpis_router
 from .limits import BodyLimit
@@ -68,4 +69,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(risk_router)
     app.include_router(kpis_router)
     app.include_router(events_router)
+    app.include_router(gaps_router)
     return app
