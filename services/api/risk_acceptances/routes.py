@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ..auth.service import Principal
 from ..deps import Conn, Reader, requires
+from ..gaps.schemas import BusinessUnit
 from . import service
-from .schemas import Acceptance, AcceptanceCreate, AcceptanceDetail, Decision, Status
+from .schemas import Acceptance, AcceptanceCreate, AcceptanceDetail, AcceptanceSeverity, Decision, Status
 
 router = APIRouter(prefix="/api/v1/risk-acceptances", tags=["risk acceptances"])
 Proposer = Annotated[Principal, Depends(requires("risk:propose"))]
@@ -55,10 +56,10 @@ async def list_(
     conn: Conn,
     who: Reader,
     status: Status | None = None,
-    severity: str | None = None,
-    business_unit: str | None = None,
+    severity: AcceptanceSeverity | None = None,
+    business_unit: BusinessUnit | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[Acceptance]:
     """Filter by status, severity and business unit; paginate with limit and offset."""
     return await service.list_acceptances(
