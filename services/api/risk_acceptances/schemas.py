@@ -38,7 +38,22 @@ class Scope(BaseModel):
 class AcceptanceCreate(BaseModel):
     """A proposal: documented, owned by the business, time-bound."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Legacy VPN appliance awaiting vendor fix",
+                    "justification": "The vendor ships the fix in the next maintenance window.",
+                    "compensating_controls": "Management interface reachable from the admin VLAN only.",
+                    "scope": {"vulnerability_id": "CVE-2026-1234", "business_unit": "payments"},
+                    "severity": "critical",
+                    "business_owner": "Head of Payments",
+                    "expires_at": "2026-12-20T00:00:00Z",
+                }
+            ]
+        },
+    )
     title: str = Field(min_length=1, max_length=200)
     justification: str = _Text
     compensating_controls: str = Field(default="", max_length=4000)
@@ -83,7 +98,9 @@ class AuditEntry(BaseModel):
 class Decision(BaseModel):
     """Why an acceptance was approved, rejected or revoked (kept in the audit trail)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "compensating controls verified"}]}
+    )
     reason: str | None = Field(default=None, max_length=2000)
 
 

@@ -90,5 +90,7 @@ async def test_list_filters_are_validated(api: str, db: asyncpg.Connection) -> N
     async with httpx.AsyncClient(base_url=api, headers=reader) as http:
         for params in ({"business_unit": "a\x00b"}, {"severity": "catastrophic"}, {"offset": 10**12}):
             got = await http.get("/api/v1/risk-acceptances", params=params)
-            assert got.status_code == 422 and got.headers["content-type"] == "application/problem+json", params
+            assert got.status_code == 422 and got.headers["content-type"] == "application/problem+json", (
+                params
+            )
         assert (await http.get("/api/v1/risk-acceptances", params={"business_unit": "retail"})).json() == []
