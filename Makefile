@@ -8,7 +8,7 @@ DEMO ?= 1
 SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(SOURCES_ID)
 
-.PHONY: install tools run stop test lint typecheck unit integration bench bench-p1 bench-p3 bench-p4 bench-p6 clean
+.PHONY: install tools run stop test lint typecheck unit integration bench bench-p1 bench-p2 bench-p3 bench-p4 bench-p6 clean
 
 install: $(STAMP)
 
@@ -53,11 +53,15 @@ test: lint typecheck tools
 	$(BIN)/pytest -q
 
 # Benchmarks (not tests): figures as ratios to a reference measured in the same run; see bench/README.md.
-bench: bench-p1 bench-p3 bench-p4 bench-p6
+bench: bench-p1 bench-p2 bench-p3 bench-p4 bench-p6
 
 bench-p1: install
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]' --config-settings editable_mode=strict
 	$(BIN)/python bench/p1_ingest.py
+
+bench-p2: install
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]' --config-settings editable_mode=strict
+	$(BIN)/python bench/p2_freshness.py
 
 bench-p3: install
 	$(BIN)/python bench/p3_aggregation.py

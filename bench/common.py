@@ -60,3 +60,19 @@ def record(benchmark: str, result: dict[str, Any]) -> None:
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     data[benchmark] = result
     RESULTS.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def component_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment for a `trustline` component process on the private stack, plus `extra`."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TRUSTLINE_")},
+        "TRUSTLINE_STATE_DIR": str(settings.state_dir),
+        "TRUSTLINE_DEV_POSTGRES_PORT": str(settings.dev_postgres_port),
+        "TRUSTLINE_DEV_KAFKA_PORT": str(settings.dev_kafka_port),
+        **{f"TRUSTLINE_{k.upper()}": v for k, v in extra.items()},
+    }
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    return _free_port()

@@ -25,7 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import _free_port, machine, private_stack, record  # noqa: E402
+from common import component_env, free_port, machine, private_stack, record  # noqa: E402
 from p3_data import Sizes, generate  # noqa: E402
 
 from trustline.aggregator.snapshot import snapshot_once  # noqa: E402
@@ -33,18 +33,6 @@ from trustline.shared.policy import Policy  # noqa: E402
 from trustline.shared.settings import Settings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-
-
-def _env(settings: Settings, port: int, **extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLINE_")}
-    return {
-        **clean,
-        "TRUSTLINE_STATE_DIR": str(settings.state_dir),
-        "TRUSTLINE_DEV_POSTGRES_PORT": str(settings.dev_postgres_port),
-        "TRUSTLINE_DEV_KAFKA_PORT": str(settings.dev_kafka_port),
-        "TRUSTLINE_API_PORT": str(port),
-        **extra,
-    }
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -135,9 +123,9 @@ async def _measure(settings: Settings, args: argparse.Namespace, api: str, stati
 def main(args: argparse.Namespace) -> None:
     with private_stack() as settings, tempfile.TemporaryDirectory(prefix="trustline-p4-") as static_dir:
         version, samples = asyncio.run(_prepare(settings))
-        api_port, static_port = _free_port(), _free_port()
+        api_port, static_port = free_port(), free_port()
         api = subprocess.Popen([sys.executable, "-m", "trustline.cli", "api", "--log-level", "WARNING"],
-                               env=_env(settings, api_port))  # fmt: skip
+                               env=component_env(settings, api_port=str(api_port)))  # fmt: skip
         static = None
         try:
             api_url = f"http://127.0.0.1:{api_port}/metrics"
