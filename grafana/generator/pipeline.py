@@ -42,6 +42,13 @@ def ingest(t: Thresholds) -> list[AnyPanel]:
             unit="short",
             steps=((None, "green"), (t.consumer_lag.above, "red")),
         ),
+        *batches(),
+    ]
+
+
+def batches() -> list[AnyPanel]:
+    """How long a batch takes and when offsets last moved."""
+    return [
         trend_panel(
             "Batch duration p90",
             "90th percentile (from the histogram buckets) of the time to store, dead-letter and commit one "
