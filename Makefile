@@ -8,7 +8,8 @@ DEMO ?= 1
 SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(SOURCES_ID)
 
-.PHONY: install tools run stop test lint typecheck unit integration bench bench-p1 bench-p2 bench-p3 bench-p4 bench-p6 clean
+.PHONY: install tools run stop test lint typecheck unit integration dashboards bench bench-p1 bench-p2 bench-p3 \
+	bench-p4 bench-p6 clean
 
 install: $(STAMP)
 
@@ -51,6 +52,10 @@ integration: install
 
 test: lint typecheck tools
 	$(BIN)/pytest -q
+
+# The Grafana boards and Prometheus rule files under grafana/, generated from Python (grafana/generator/).
+dashboards: install
+	$(BIN)/python -m grafana.generator
 
 # Benchmarks (not tests): figures as ratios to a reference measured in the same run; see bench/README.md.
 bench: bench-p1 bench-p2 bench-p3 bench-p4 bench-p6

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     ingest_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     aggregator_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # `trustline run` starts Debian's prometheus (when installed) on this loopback port.
+    prometheus_port: int = Field(default=9090, ge=1, le=65535)
 
     # When set, /metrics needs `Authorization: Bearer <token>` (checked in memory: no query per scrape).
     metrics_token: SecretStr | None = None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import pytest
 from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -67,3 +69,15 @@ def names_with(series: Series, name: str, **labels: str) -> list[dict[str, str]]
     """Label sets of every series of `name` that carries the given labels."""
     want = set(labels.items())
     return [dict(lbl) for (n, lbl) in series if n == name and want <= set(lbl)]
+
+
+def prometheus_tool(name: str) -> str:
+    """Path of Debian's `promtool` or `prometheus`: fails in CI when missing, else skips saying why."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing in CI: `make test` installs Debian's prometheus package as root")
+        pytest.skip(
+            f"{name} not installed: Debian's `prometheus` package needs root (`make test` as root installs it)"
+        )
+    return found

@@ -19,6 +19,7 @@ from trustline.ingest.topics import ensure_topics
 from trustline.shared.migrations import upgrade
 from trustline.shared.settings import Settings
 
+from . import prometheus
 from .devstack import DevStack
 from .processes import DevStackError, port_open
 
@@ -87,16 +88,30 @@ class Supervisor:
         logs = self.settings.state_dir / "log"
         logs.mkdir(parents=True, exist_ok=True)
         for name, args in (("ingest", ["ingest"]), ("aggregator", ["aggregate"]), ("api", ["api"])):
-            self._spawn(name, args, logs / f"{name}.log")
+            self._spawn(name, [sys.executable, "-m", "trustline.cli", *args], logs / f"{name}.log")
         self._wait_api()
-        self._banner(logs)
+        prom = self._start_prometheus(logs)
+        self._banner(logs, prom)
         if self.demo:
-            self._spawn("demo", ["demo"], None)
+            self._spawn("demo", [sys.executable, "-m", "trustline.cli", "demo"], None)
 
-    def _spawn(self, name: str, args: list[str], log: Path | None) -> None:
+    def _start_prometheus(self, logs: Path) -> str:
+        """Start Prometheus when installed; returns its URL, or a note saying why it is not running."""
+        port = self.settings.prometheus_port
+        if port_open(port):
+            return f"(not started: port {port} is taken; set TRUSTLINE_PROMETHEUS_PORT)"
+        ingest, aggregator = self._metrics_ports()
+        config = prometheus.write_config(self.settings, ingest_port=ingest, aggregator_port=aggregator)
+        cmd = prometheus.command(self.settings, config)
+        if cmd is None:
+            return "(not installed: Debian's `prometheus` package adds it)"
+        self._spawn("prometheus", cmd, logs / "prometheus.log")
+        return f"http://127.0.0.1:{port}"
+
+    def _spawn(self, name: str, cmd: list[str], log: Path | None) -> None:
         out = log.open("ab") if log is not None else None
         proc = subprocess.Popen(
-            [sys.executable, "-m", "trustline.cli", *args],
+            cmd,
             env=self._child_env(),
             stdout=out or None,
             stderr=subprocess.STDOUT if out else None,
@@ -133,7 +148,7 @@ class Supervisor:
                 time.sleep(0.3)
         raise DevStackError(f"the API did not answer on {url}")
 
-    def _banner(self, logs: Path) -> None:
+    def _banner(self, logs: Path, prom: str) -> None:
         base = f"http://{self.settings.api_host}:{self.settings.api_port}"
         db = self.settings.sqlalchemy_url().replace("+asyncpg", "")
         db = db if self.settings.manages_postgres else "(TRUSTLINE_DATABASE_URL)"
@@ -144,6 +159,7 @@ class Supervisor:
             f"  readiness   {base}/readyz\n"
             f"  ingest      http://{self.settings.metrics_host}:{self._metrics_ports()[0]}/metrics\n"
             f"  aggregator  http://{self.settings.metrics_host}:{self._metrics_ports()[1]}/metrics\n"
+            f"  Prometheus  {prom}\n"
             f"  PostgreSQL  {db}\n"
             f"  Kafka       {self.settings.bootstrap_servers()}  (topics {self.settings.topic_prefix}.*)\n"
             f"  logs        {logs}/\n"
@@ -153,6 +169,10 @@ class Supervisor:
     def _check_children(self) -> None:
         for child in self.children:
             code = child.proc.poll()
+            if code is not None and child.name == "prometheus":
+                self._say(f"[yellow]prometheus exited with code {code}; see {child.log}[/]")
+                self.children.remove(child)
+                return
             if code is not None and not (child.name == "demo" and code == 0):
                 where = f"; see {child.log}" if child.log else ""
                 raise DevStackError(f"{child.name} exited with code {code}{where}")

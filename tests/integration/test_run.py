@@ -3,6 +3,8 @@ and everything it started stopped by Ctrl-C."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,8 +42,25 @@ def _wait(predicate: object, seconds: float, proc: subprocess.Popen[bytes], log:
     raise AssertionError(f"timed out after {seconds}s:\n{log.read_text()[-3000:]}")
 
 
+def _check_prometheus(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """When Debian's prometheus is installed, run starts it with the rules; otherwise it says so."""
+    if shutil.which("prometheus") is None:
+        assert "Prometheus  (not installed" in log.read_text()
+        return
+    assert f"Prometheus  http://127.0.0.1:{port}" in log.read_text()
+    query = "trustline:vulnerabilities_past_sla_by_severity:sum"
+    url = f"http://127.0.0.1:{port}/api/v1/query?query={query}"
+
+    def recorded() -> bool:
+        body = json.loads(_get(url) or "{}")
+        # The one critical finding above, past its SLA, through the scrape and the recording rule.
+        return [r["value"][1] for r in body.get("data", {}).get("result", [])] == ["1"]
+
+    _wait(recorded, 60, proc, log)
+
+
 def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("pg", "kafka", "api", "ingest", "aggregator")}
+    ports = {name: free_port() for name in ("pg", "kafka", "api", "ingest", "aggregator", "prometheus")}
     env = clean_env(
         TRUSTLINE_STATE_DIR=str(tmp_path),
         TRUSTLINE_DEV_POSTGRES_PORT=str(ports["pg"]),
@@ -49,6 +68,7 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
         TRUSTLINE_API_PORT=str(ports["api"]),
         TRUSTLINE_INGEST_METRICS_PORT=str(ports["ingest"]),
         TRUSTLINE_AGGREGATOR_METRICS_PORT=str(ports["aggregator"]),
+        TRUSTLINE_PROMETHEUS_PORT=str(ports["prometheus"]),
         TRUSTLINE_AGGREGATION_INTERVAL_SECONDS="1",
     )
     log = tmp_path / "run.log"
@@ -90,6 +110,7 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
         )
         aggregator = _get(f"http://127.0.0.1:{ports['aggregator']}/metrics") or ""
         assert "trustline_aggregation_last_success_timestamp_seconds" in aggregator
+        _check_prometheus(ports["prometheus"], proc, log)
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)

@@ -1,0 +1,1 @@
+"""Grafana boards and Prometheus rules for Trustline, generated as code (see grafana/README.md)."""

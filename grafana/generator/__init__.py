@@ -1,0 +1,1 @@
+"""Generates the dashboards and Prometheus rules committed under grafana/ (`make dashboards`)."""

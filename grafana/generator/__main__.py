@@ -1,0 +1,49 @@
+"""`python -m grafana.generator [--check]`: write (or verify) the committed boards and rule files."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from grafana_foundation_sdk.builders import dashboard as db
+
+from . import coverage, incidents, overview, pipeline, trends, vulnerabilities
+from .panels import to_json
+from .rules import alert_rules, load_thresholds, recording_rules, to_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOARDS: dict[str, Callable[[], db.Dashboard]] = {
+    "overview.json": overview.dashboard,
+    "vulnerabilities.json": vulnerabilities.dashboard,
+    "coverage.json": coverage.dashboard,
+    "incidents.json": incidents.dashboard,
+    "pipeline.json": pipeline.dashboard,
+    "board-trends.json": trends.dashboard,
+}
+
+
+def render_all() -> dict[Path, str]:
+    """Every generated file (path under grafana/) and its content."""
+    out = {ROOT / "dashboards" / name: to_json(make()) for name, make in BOARDS.items()}
+    out[ROOT / "rules" / "recording.yaml"] = to_yaml(recording_rules())
+    out[ROOT / "rules" / "alerts.yaml"] = to_yaml(alert_rules(load_thresholds()))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """Write the files, or with --check report the ones that differ and fail."""
+    stale = [p for p, text in render_all().items() if not p.exists() or p.read_text("utf-8") != text]
+    if "--check" in argv:
+        for path in stale:
+            print(f"out of date: {path.relative_to(ROOT.parent)} (run `make dashboards`)")
+        return 1 if stale else 0
+    for path, text in render_all().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+    print(f"wrote {len(BOARDS)} dashboards and 2 rule files under {ROOT.relative_to(ROOT.parent)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,46 @@
+"""The Prometheus that `trustline run` starts: its generated config scrapes every component and loads the rules."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tests.helpers import prometheus_tool
+from trustline.cli import prometheus
+from trustline.shared.settings import Settings
+
+
+def test_config_scrapes_api_and_pipeline_ports_and_loads_the_project_rules(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, api_port=18000, prometheus_port=19090)
+    path = prometheus.write_config(settings, ingest_port=19101, aggregator_port=19102)
+    assert path == tmp_path / "prometheus" / "prometheus.yml"
+    config = yaml.safe_load(path.read_text())
+    targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    assert targets == {
+        "trustline-api": ["127.0.0.1:18000"],
+        "trustline-ingest": ["127.0.0.1:19101"],
+        "trustline-aggregator": ["127.0.0.1:19102"],
+    }
+    [rules] = config["rule_files"]
+    assert sorted(p.name for p in Path(rules).parent.glob(Path(rules).name)) == [
+        "alerts.yaml",
+        "recording.yaml",
+    ]
+    if shutil.which("prometheus"):
+        cmd = prometheus.command(settings, path)
+        assert cmd is not None and "--web.listen-address=127.0.0.1:19090" in cmd
+
+
+def test_promtool_accepts_the_generated_config(tmp_path: Path) -> None:
+    path = prometheus.write_config(Settings(state_dir=tmp_path), ingest_port=9101, aggregator_port=9102)
+    done = subprocess.run(
+        [prometheus_tool("promtool"), "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,0 +1,102 @@
+"""The committed boards and rule files are exactly what the generator produces, and only name real metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grafana.generator.__main__ import BOARDS, ROOT, render_all
+from trustline.aggregator import loop
+from trustline.ingest import metrics as ingest_metrics
+from trustline.shared.catalog import FAMILIES, family_of
+
+NAME = re.compile(r"\btrustline_[a-z0-9_]+\b")
+RUNBOOKS = ROOT.parent / "docs" / "runbooks.md"
+
+
+def pipeline_sample_names() -> set[str]:
+    """Sample names the ingest worker and the aggregator expose, from their own collectors."""
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    collectors = [ingest_metrics.EVENTS, ingest_metrics.DEAD_LETTERS, ingest_metrics.BATCH_SECONDS,
+                  ingest_metrics.LAST_COMMIT, ingest_metrics.LAG, loop.DURATION, loop.LAST_SUCCESS]  # fmt: skip
+    return {m.name + s for c in collectors for m in c.describe() for s in suffixes[m.type]}
+
+
+def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for panel in board["panels"]:
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def queries() -> Iterator[str]:
+    for name in BOARDS:
+        board = json.loads((ROOT / "dashboards" / name).read_text())
+        for panel in panels(board):
+            for target in panel.get("targets", []):
+                yield target.get("expr") or target["rawSql"]
+    for name in ("recording.yaml", "alerts.yaml"):
+        for group in yaml.safe_load((ROOT / "rules" / name).read_text())["groups"]:
+            yield from (rule["expr"] for rule in group["rules"])
+
+
+def test_committed_files_equal_the_generator_output() -> None:
+    for path, text in render_all().items():
+        assert path.exists(), f"{path} is missing: run `make dashboards`"
+        assert path.read_text("utf-8") == text, f"{path} drifted from the generator: run `make dashboards`"
+
+
+def test_every_metric_name_is_exported_by_trustline() -> None:
+    known = pipeline_sample_names()
+    used = {name for q in queries() for name in NAME.findall(q)}
+    unknown = {n for n in used if family_of(n) is None and n not in known}
+    assert not unknown, unknown
+    # Every snapshot family of the contract shows somewhere.
+    shown = {fam.name for n in used if (fam := family_of(n)) is not None}
+    assert shown == set(FAMILIES)
+
+
+def test_every_panel_is_described_and_ids_are_unique() -> None:
+    for name in BOARDS:
+        board = json.loads((ROOT / "dashboards" / name).read_text())
+        ids = [p["id"] for p in panels(board)]
+        assert len(ids) == len(set(ids)), name
+        for panel in panels(board):
+            if panel["type"] != "row":
+                assert len(panel.get("description", "")) > 20, (name, panel["title"])
+                assert panel["targets"], (name, panel["title"])
+
+
+def test_every_alert_has_a_runbook_section() -> None:
+    headings = {
+        line[3:].strip().lower() for line in RUNBOOKS.read_text().splitlines() if line.startswith("## ")
+    }
+    for group in yaml.safe_load((ROOT / "rules" / "alerts.yaml").read_text())["groups"]:
+        for rule in group["rules"]:
+            annotations = rule["annotations"]
+            assert annotations["summary"] and annotations["description"]
+            anchor = annotations["runbook_url"].rsplit("#", 1)[1]
+            assert anchor == rule["alert"].lower() and anchor in headings, rule["alert"]
+
+
+def test_business_unit_and_severity_variables_filter_the_prometheus_boards() -> None:
+    for name in BOARDS:
+        board = json.loads((ROOT / "dashboards" / name).read_text())
+        variables = {v["name"] for v in board.get("templating", {}).get("list", [])}
+        exprs = " ".join(t.get("expr", "") for p in panels(board) for t in p.get("targets", []))
+        for variable in variables:
+            assert f"${variable}" in exprs, (name, variable)
+        if name in ("overview.json", "vulnerabilities.json", "coverage.json"):
+            assert {"business_unit", "severity"} <= variables, name
+
+
+def test_provisioning_holds_no_secret() -> None:
+    text = (ROOT / "provisioning" / "datasources" / "trustline.yaml").read_text()
+    config = yaml.safe_load(text)
+    postgres = next(d for d in config["datasources"] if d["uid"] == "trustline-postgres")
+    assert postgres["secureJsonData"]["password"] == "${TRUSTLINE_GRAFANA_PG_PASSWORD}"
+    assert Path(ROOT / "provisioning" / "dashboards" / "trustline.yaml").exists()
