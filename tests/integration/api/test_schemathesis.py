@@ -35,6 +35,7 @@ async def test_no_operation_answers_a_server_error(
             "--report-dir", str(tmp_path),
             "--no-color",
             "--workers", "2",
+            cwd=tmp_path,  # schemathesis keeps a cache in its working directory
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
