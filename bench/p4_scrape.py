@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import component_env, free_port, machine, private_stack, record  # noqa: E402
 from p3_data import Sizes, generate  # noqa: E402
+from p4_prometheus import available, scrape_durations  # noqa: E402
 
 from trustline.aggregator.snapshot import snapshot_once  # noqa: E402
 from trustline.shared.policy import Policy  # noqa: E402
@@ -106,12 +108,22 @@ async def _measure(settings: Settings, args: argparse.Namespace, api: str, stati
     async with httpx.AsyncClient() as http:
         body = len((await http.get(api)).content)
     print(f"  /metrics body: {body:,} bytes; warm-up, then {args.scrapers} scrapers for {args.seconds:.0f}s")
-    await _scrape(api, args.scrapers, 3, args.interval)
-    await _scrape(static, args.scrapers, 3, args.interval)
+    if args.client == "python":
+        await _scrape(api, args.scrapers, 3, args.interval)
+        await _scrape(static, args.scrapers, 3, args.interval)
     before = await _transactions(settings)
-    api_lat = await _scrape(api, args.scrapers, args.seconds, args.interval)
-    queries = await _transactions(settings) - before
-    static_lat = await _scrape(static, args.scrapers, args.seconds, args.interval)
+    if args.client == "prometheus":
+        # One target at a time, each scraped by its own real Prometheus with a scrape loop per scraper.
+        scrape = partial(
+            scrape_durations, scrapers=args.scrapers, seconds=args.seconds, interval=args.interval
+        )
+        api_lat = (await asyncio.to_thread(scrape, {"api": api}))["api"]
+        queries = await _transactions(settings) - before
+        static_lat = (await asyncio.to_thread(scrape, {"static": static}))["static"]
+    else:
+        api_lat = await _scrape(api, args.scrapers, args.seconds, args.interval)
+        queries = await _transactions(settings) - before
+        static_lat = await _scrape(static, args.scrapers, args.seconds, args.interval)
     return {
         "body_bytes": body,
         "api": _stats(api_lat),
@@ -149,7 +161,8 @@ def main(args: argparse.Namespace) -> None:
     a, s = result["api"], result["static"]  # type: ignore[index]
     ratio = a["p99_ms"] / s["p99_ms"]  # type: ignore[index]
     print(f"\nP4 scrape latency ({facts['cores']} cores, PostgreSQL {version}; {samples:,} samples, "
-          f"{result['body_bytes']:,} bytes; {args.scrapers} scrapers every {args.interval:g}s)")  # fmt: skip
+          f"{result['body_bytes']:,} bytes; {args.scrapers} {args.client} scrapers "
+          f"every {args.interval:g}s)")  # fmt: skip
     print(f"{'target':>16} {'scrapes':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for name, r in (("/metrics (API)", a), ("static file", s)):
         print(f"{name:>16} {r['scrapes']:>8,} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}")  # type: ignore[index]
@@ -158,7 +171,8 @@ def main(args: argparse.Namespace) -> None:
           f"(the refresher's polls; a scrape runs none)")  # fmt: skip
     print(f"P5: API peak RSS {rss:.0f} MB (goal <= 250 MB)")
     goal = "p99 <= 25 ms, no query per scrape"
-    run = {"samples": samples, "scrapers": args.scrapers, "interval_s": args.interval, "p99_ratio": ratio}
+    run = {"samples": samples, "scrapers": args.scrapers, "client": args.client, "interval_s": args.interval,
+           "p99_ratio": ratio}  # fmt: skip
     record("P4", {"machine": facts, "goal": goal, **run, **result})
     record("P5_api", {"machine": facts, "goal": "<= 250 MB", "api_peak_rss_mb": rss})
 
@@ -168,4 +182,10 @@ if __name__ == "__main__":
     parser.add_argument("--scrapers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one scraper's scrapes")
+    parser.add_argument(
+        "--client",
+        choices=["prometheus", "python"],
+        default="prometheus" if available() else "python",
+        help="who scrapes: a real Prometheus (one job per scraper; the default when installed) or httpx",
+    )
     main(parser.parse_args())
