@@ -28,7 +28,7 @@ from common import machine, private_stack, record  # noqa: E402
 
 from trustline.demo.history import history  # noqa: E402
 from trustline.demo.org import build_org  # noqa: E402
-from trustline.ingest.store import RAW_COLUMNS, raw_record  # noqa: E402
+from trustline.ingest.raw import RAW_COLUMNS, ensure_partitions, month_of, raw_record  # noqa: E402
 from trustline.ingest.topics import ensure_topics  # noqa: E402
 from trustline.shared.events import Decoder, Rejection  # noqa: E402
 from trustline.shared.settings import Settings  # noqa: E402
@@ -69,6 +69,9 @@ async def copy_reference(dsn: str, events: list[tuple[str, bytes, bytes]]) -> tu
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("TRUNCATE raw_events")
+        # The same monthly partitions the worker writes (created before the clock starts: DDL is not COPY).
+        async with conn.transaction():
+            await ensure_partitions(conn, {month_of(r[6]) for r in unique})
         started = time.perf_counter()
         await conn.copy_records_to_table("raw_events", records=unique, columns=RAW_COLUMNS)
         seconds = time.perf_counter() - started

@@ -10,7 +10,6 @@ what a full fold gives.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import astuple
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ import asyncpg
 from trustline.shared.events.schemas import KEY_SEP
 
 from .domains import StateTable
-from .folds.core import StoredEvent, events_by_key, versions
+from .folds.core import StoredEvent, events_by_key, values, versions
 
 Step = Callable[[Any, StoredEvent], Any]
 
@@ -45,7 +44,7 @@ async def resume_fold(
         start = starts.get(key)
         initial = state_type(*start[width + 2 :]) if start is not None else None
         new = versions(events.get(key, []), step, initial)
-        records.extend((*part, v.valid_from, v.valid_to, *astuple(v.state)) for v in new)
+        records.extend((*part, v.valid_from, v.valid_to, *values(v.state)) for v in new)
         if start is not None:
             closes.append((*part, start[width], new[0].valid_from if new else None))
     await _replace_from(conn, table, parts, times, closes, records)
@@ -64,12 +63,12 @@ def _key_join(table: StateTable, first_param: int) -> tuple[str, str]:
 async def _starting_rows(
     conn: asyncpg.Connection, table: StateTable, parts: list[list[str]], times: list[datetime]
 ) -> dict[str, tuple[Any, ...]]:
-    source, match = _key_join(table, 1)
-    cols = ", ".join(f"t.{c}" for c in table.columns)
+    # One backward probe of the (key..., valid_from) primary key per entity, not a sort of its history.
+    source, _ = _key_join(table, 1)
+    match = " AND ".join(f"t.{c} = k.{c}" for c in table.key_columns)
     rows = await conn.fetch(
-        f"SELECT DISTINCT ON ({', '.join(f't.{c}' for c in table.key_columns)}) {cols} FROM {table.name} t "
-        f"JOIN {source} ON {match} WHERE t.valid_from < k.cutoff "
-        f"ORDER BY {', '.join(f't.{c}' for c in table.key_columns)}, t.valid_from DESC",
+        f"SELECT s.* FROM {source} CROSS JOIN LATERAL (SELECT {', '.join(table.columns)} FROM {table.name} t "
+        f"WHERE {match} AND t.valid_from < k.cutoff ORDER BY t.valid_from DESC LIMIT 1) s",
         *_arrays(parts, len(table.key_columns)),
         times,
     )
@@ -83,10 +82,11 @@ async def _events_since(
     rows = await conn.fetch(
         "SELECT r.key, r.time, r.source, r.id, r.type, r.data::text AS data FROM raw_events r "
         "JOIN unnest($2::text[], $3::timestamptz[]) AS k(key, cutoff) ON r.key = k.key "
-        "WHERE r.domain = $1 AND r.time >= k.cutoff",
+        "WHERE r.domain = $1 AND r.time >= k.cutoff AND r.time >= $4",  # $4: skip older partitions
         domain,
         keys,
         times,
+        min(times),
     )
     return events_by_key(rows)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +33,22 @@ def events_by_key(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[StoredEve
         data = msgspec.json.decode(r["data"], type=DATA_TYPES[r["type"]])
         out[r["key"]].append(StoredEvent(r["time"], r["source"], r["id"], r["type"], data))
     return out
+
+
+_getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def values(obj: Any) -> tuple[Any, ...]:
+    """A dataclass instance's field values in order.
+
+    Like dataclasses.astuple, without its deep copy of every value (a third of the store's CPU time
+    once): the fields of every state here are immutable.
+    """
+    get = _getters.get(type(obj))
+    if get is None:
+        names = tuple(f.name for f in fields(obj))
+        get = _getters[type(obj)] = lambda o: tuple(getattr(o, n) for n in names)
+    return get(obj)
 
 
 def in_fold_order(events: Iterable[StoredEvent]) -> list[StoredEvent]:
