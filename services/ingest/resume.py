@@ -18,7 +18,8 @@ import asyncpg
 from trustline.shared.events.schemas import KEY_SEP
 
 from .domains import StateTable
-from .folds.core import StoredEvent, events_by_key, values, versions
+from .folds.core import StoredEvent, values, versions
+from .loading import Fresh, fetch_events
 
 Step = Callable[[Any, StoredEvent], Any]
 
@@ -30,6 +31,7 @@ async def resume_fold(
     state_type: type,
     step: Step,
     cutoffs: dict[str, datetime],
+    fresh: Fresh,
 ) -> None:
     """Refold each key from its earliest new event (`cutoffs`), replacing only the versions from there on."""
     keys = sorted(cutoffs)
@@ -37,7 +39,7 @@ async def resume_fold(
     parts = [k.split(KEY_SEP) for k in keys]
     width = len(table.key_columns)
     starts = await _starting_rows(conn, table, parts, times)
-    events = await _events_since(conn, domain, keys, times)
+    events = await _events_since(conn, domain, keys, times, fresh)
     records: list[tuple[Any, ...]] = []
     closes: list[tuple[Any, ...]] = []  # (key parts..., valid_from of the start row, its new valid_to)
     for key, part in zip(keys, parts, strict=True):
@@ -77,18 +79,19 @@ async def _starting_rows(
 
 
 async def _events_since(
-    conn: asyncpg.Connection, domain: str, keys: list[str], times: list[datetime]
+    conn: asyncpg.Connection, domain: str, keys: list[str], times: list[datetime], fresh: Fresh
 ) -> dict[str, list[StoredEvent]]:
-    rows = await conn.fetch(
-        "SELECT r.key, r.time, r.source, r.id, r.type, r.data::text AS data FROM raw_events r "
+    return await fetch_events(
+        conn,
+        "SELECT r.key, r.time, r.source, r.id, r.type, {data} FROM raw_events r "
         "JOIN unnest($2::text[], $3::timestamptz[]) AS k(key, cutoff) ON r.key = k.key "
         "WHERE r.domain = $1 AND r.time >= k.cutoff AND r.time >= $4",  # $4: skip older partitions
         domain,
         keys,
         times,
         min(times),
+        fresh=fresh,
     )
-    return events_by_key(rows)
 
 
 async def _replace_from(

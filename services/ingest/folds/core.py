@@ -26,13 +26,23 @@ class StoredEvent:
     data: _Data
 
 
-def events_by_key(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[StoredEvent]]:
-    """Stored events from raw_events rows (key, time, source, id, type, data as JSON text), per key."""
+def events_by_key(
+    rows: Iterable[Mapping[str, Any]], known: Mapping[tuple[str, str], _Data] | None = None
+) -> dict[str, list[StoredEvent]]:
+    """Stored events from raw_events rows (key, time, source, id, type, data as JSON text), per key.
+
+    A row without data takes it from `known` (decoded payloads by (source, id)).
+    """
     out: dict[str, list[StoredEvent]] = defaultdict(list)
     for r in rows:
-        data = msgspec.json.decode(r["data"], type=DATA_TYPES[r["type"]])
+        text = r["data"]
+        data = (known or {})[(r["source"], r["id"])] if text is None else _decode(text, r["type"])
         out[r["key"]].append(StoredEvent(r["time"], r["source"], r["id"], r["type"], data))
     return out
+
+
+def _decode(text: str, type_: str) -> _Data:
+    return msgspec.json.decode(text, type=DATA_TYPES[type_])
 
 
 _getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
