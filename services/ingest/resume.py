@@ -38,7 +38,7 @@ async def resume_fold(
     times = [cutoffs[k] for k in keys]
     parts = [k.split(KEY_SEP) for k in keys]
     width = len(table.key_columns)
-    starts = await _starting_rows(conn, table, parts, times)
+    starts, later = await _starting_rows(conn, table, parts, times)
     events = await _events_since(conn, domain, keys, times, fresh)
     records: list[tuple[Any, ...]] = []
     closes: list[tuple[Any, ...]] = []  # (key parts..., valid_from of the start row, its new valid_to)
@@ -49,7 +49,9 @@ async def resume_fold(
         records.extend((*part, v.valid_from, v.valid_to, *values(v.state)) for v in new)
         if start is not None:
             closes.append((*part, start[width], new[0].valid_from if new else None))
-    await _replace_from(conn, table, parts, times, closes, records)
+    # Only entities with versions from their cutoff on need any deleted (none, when events come in order).
+    redo = [i for i, key in enumerate(keys) if key in later]
+    await _replace_from(conn, table, [parts[i] for i in redo], [times[i] for i in redo], closes, records)
 
 
 def _key_join(table: StateTable, first_param: int) -> tuple[str, str]:
@@ -64,18 +66,23 @@ def _key_join(table: StateTable, first_param: int) -> tuple[str, str]:
 
 async def _starting_rows(
     conn: asyncpg.Connection, table: StateTable, parts: list[list[str]], times: list[datetime]
-) -> dict[str, tuple[Any, ...]]:
+) -> tuple[dict[str, tuple[Any, ...]], set[str]]:
+    """Per key, the version valid just before its cutoff; and the keys with versions from the cutoff on."""
     # One backward probe of the (key..., valid_from) primary key per entity, not a sort of its history.
     source, _ = _key_join(table, 1)
-    match = " AND ".join(f"t.{c} = k.{c}" for c in table.key_columns)
+    width = len(table.key_columns)
+    match = " AND ".join(f"{{a}}.{c} = k.{c}" for c in table.key_columns)
     rows = await conn.fetch(
-        f"SELECT s.* FROM {source} CROSS JOIN LATERAL (SELECT {', '.join(table.columns)} FROM {table.name} t "
-        f"WHERE {match} AND t.valid_from < k.cutoff ORDER BY t.valid_from DESC LIMIT 1) s",
-        *_arrays(parts, len(table.key_columns)),
+        f"SELECT {', '.join(f'k.{c}' for c in table.key_columns)}, "
+        f"EXISTS (SELECT FROM {table.name} l WHERE {match.format(a='l')} AND l.valid_from >= k.cutoff), s.* "
+        f"FROM {source} LEFT JOIN LATERAL (SELECT {', '.join(table.columns)} FROM {table.name} t "
+        f"WHERE {match.format(a='t')} AND t.valid_from < k.cutoff "
+        "ORDER BY t.valid_from DESC LIMIT 1) s ON true",
+        *_arrays(parts, width),
         times,
     )
-    width = len(table.key_columns)
-    return {KEY_SEP.join(r[:width]): tuple(r) for r in rows}
+    starts = {KEY_SEP.join(r[:width]): tuple(r[width + 1 :]) for r in rows if r[width + 1] is not None}
+    return starts, {KEY_SEP.join(r[:width]) for r in rows if r[width]}
 
 
 async def _events_since(
@@ -104,11 +111,12 @@ async def _replace_from(
 ) -> None:
     width = len(table.key_columns)
     source, match = _key_join(table, 1)
-    await conn.execute(
-        f"DELETE FROM {table.name} t USING {source} WHERE {match} AND t.valid_from >= k.cutoff",
-        *_arrays(parts, width),
-        times,
-    )
+    if parts:
+        await conn.execute(
+            f"DELETE FROM {table.name} t USING {source} WHERE {match} AND t.valid_from >= k.cutoff",
+            *_arrays(parts, width),
+            times,
+        )
     if closes:
         cols = table.key_columns
         arrays = [[c[i] for c in closes] for i in range(width)]
