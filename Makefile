@@ -55,9 +55,10 @@ test: lint typecheck tools
 # Benchmarks (not tests): figures as ratios to a reference measured in the same run; see bench/README.md.
 bench: bench-p1 bench-p3
 
+P1_EVENTS ?= 100000
 bench-p1: install
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]' --config-settings editable_mode=strict
-	$(BIN)/python bench/p1_ingest.py
+	$(BIN)/python bench/p1_ingest.py --events $(P1_EVENTS)
 
 bench-p3: install
 	$(BIN)/python bench/p3_aggregation.py

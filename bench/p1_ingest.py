@@ -123,6 +123,12 @@ async def wait_for(dsn: str, expected: int, proc: subprocess.Popen[bytes]) -> tu
         await conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -150,7 +156,7 @@ def main(n: int, with_quix: bool) -> None:
         )
         try:
             seconds, steady = asyncio.run(wait_for(dsn, rows, proc))
-            rss = peak_rss_mb(proc.pid)
+            rss, cpu = peak_rss_mb(proc.pid), cpu_seconds(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
@@ -162,6 +168,7 @@ def main(n: int, with_quix: bool) -> None:
     print(f"\nP1 ingest throughput ({facts['cores']} cores, PostgreSQL {version}, {facts['broker']})")
     print(f"  (between its first and last stored batch the worker ran at {rows / steady:,.0f} events/s)")
     detail = f"{rows:,} events in {seconds:.1f}s from the worker's start, peak RSS {rss:.0f} MB"
+    print(f"  (the worker process used {cpu:.0f} s of CPU in those {seconds:.0f} s)")
     print(f"  trustline worker : {ours:>10,.0f} events/s  ({detail})")
     print(f"  (a) raw COPY     : {ref:>10,.0f} events/s  -> ratio {ours / ref:.3f}  (goal >= 0.35)")
     print(f"  (a') COPY + keys : {ref_keys:>10,.0f} events/s  -> ratio {ours / ref_keys:.3f} (+ keys table)")
@@ -185,6 +192,7 @@ def main(n: int, with_quix: bool) -> None:
             "load_average": load,
             "quix_events_per_s": rows / quix if quix else None,
             "worker_peak_rss_mb": rss,
+            "worker_cpu_seconds": cpu,
             "goal": ">= 0.35 x COPY, >= 5 x Quix",
         },
     )

@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 from alembic import command
 
-from tests.scenario import D, T, ev, load
+from tests.scenario import D, T, decode, ev, load
+from trustline.ingest.store import store_events
 from trustline.shared.migrations import alembic_config, upgrade
 from trustline.shared.settings import Settings
 
@@ -62,6 +63,21 @@ async def test_each_month_gets_its_partition_and_the_default_stays_empty(
         "raw_events_p202607": 2,
     }
     assert await db.fetchval("SELECT count(*) FROM raw_events_default") == 0
+
+
+async def test_a_second_batch_in_the_same_transaction_still_folds_the_first_ones_events(
+    clean: Settings, db: asyncpg.Connection
+) -> None:
+    # Folds take the payloads of the rows their own batch wrote from memory; rows an earlier batch of
+    # the same transaction wrote look just like them in the table and must be read in full.
+    async with db.transaction():
+        await store_events(
+            db, decode([ev("asset.observed", T - 2 * D, asset_id="h1", business_unit="retail")])
+        )
+        await store_events(db, decode([ev("asset.observed", T - 3 * D, asset_id="h1", business_unit="data")]))
+    # The older observation holds from T - 3 d until the newer one at T - 2 d, which holds from then on.
+    rows = await db.fetch("SELECT valid_from, valid_to, business_unit FROM asset_versions ORDER BY 1")
+    assert [tuple(r) for r in rows] == [(T - 3 * D, T - 2 * D, "data"), (T - 2 * D, None, "retail")]
 
 
 async def test_migration_0004_moves_existing_rows_into_month_partitions(
