@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from alembic import command
 
+from tests.conftest import eventually
 from tests.scenario import D, T, decode, ev, load
 from trustline.ingest.store import store_events
 from trustline.shared.migrations import alembic_config, upgrade
@@ -48,6 +49,41 @@ async def test_a_redelivery_with_another_time_is_stored_once_and_the_first_wins(
     edr = await db.fetch("SELECT valid_from, last_healthy_at FROM edr_versions")
     assert [tuple(r) for r in edr] == [(T - 3 * D, T - 3 * D)]
     assert await _partitions(db) == {"raw_events_p202608": 1, "raw_events_p202609": 1}
+
+
+async def test_concurrent_deliveries_with_different_times_are_stored_once(
+    clean: Settings, db: asyncpg.Connection
+) -> None:
+    # Two workers hold the same (source, id) with times in different months, in overlapping transactions:
+    # the second waits on the first one's key and, once it commits, skips the event.
+    first = decode([ev("edr.heartbeat", T - 40 * D, "edr", "c-1", asset_id="h1")])
+    again = decode([ev("edr.heartbeat", T - 2 * D, "edr", "c-1", asset_id="h1")])
+    other = await asyncpg.connect(clean.asyncpg_dsn())
+    try:
+        tx = db.transaction()
+        await tx.start()
+        await store_events(db, first)
+
+        async def second() -> int:
+            async with other.transaction():
+                return sum((await store_events(other, again)).stored.values())
+
+        late = asyncio.create_task(second())
+        pid = other.get_server_pid()
+
+        async def blocked() -> bool:
+            await db.execute("SELECT pg_stat_clear_snapshot()")  # db is inside a transaction: look afresh
+            state = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1"
+            return bool(await db.fetchval(state, pid) == "Lock")
+
+        await eventually(blocked)  # waiting for the first transaction's key
+        assert not late.done()
+        await tx.commit()
+        assert await late == 0
+    finally:
+        await other.close()
+    rows = await db.fetch("SELECT time FROM raw_events")
+    assert [r["time"] for r in rows] == [T - 40 * D]
 
 
 async def test_each_month_gets_its_partition_and_the_default_stays_empty(
