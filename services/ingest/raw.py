@@ -69,16 +69,31 @@ async def insert_new(conn: asyncpg.Connection, events: Sequence[Event]) -> list[
     for ev in events:
         first.setdefault((ev.source, ev.id), ev)
     # Sorted, so two batches sharing keys take their row locks in the same order and cannot deadlock.
-    keys = sorted(first)
+    keys = [(source, id_, first[(source, id_)].time) for source, id_ in sorted(first)]
+    new = [first[k] for k in await _insert_keys(conn, keys)]
+    await ensure_partitions(conn, {month_of(ev.time) for ev in new})
+    await conn.copy_records_to_table("raw_events", records=map(raw_record, new), columns=RAW_COLUMNS)
+    return new
+
+
+async def _insert_keys(
+    conn: asyncpg.Connection, keys: list[tuple[str, str, datetime]]
+) -> list[tuple[str, str]]:
+    """Insert the keys not stored yet and return them."""
+    # Usually none is: COPY them (about three times faster than INSERT ... ON CONFLICT), under a savepoint
+    # so that a duplicate, or a key another transaction has just committed, undoes only this attempt.
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table("raw_event_keys", records=keys, columns=("source", "id", "time"))
+        return [(k[0], k[1]) for k in keys]
+    except asyncpg.UniqueViolationError:
+        pass
     rows = await conn.fetch(
         "INSERT INTO raw_event_keys (source, id, time) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING "
         "RETURNING source, id",
         [k[0] for k in keys],
         [k[1] for k in keys],
-        [first[k].time for k in keys],
+        [k[2] for k in keys],
     )
-    new = [first[(r[0], r[1])] for r in rows]
-    await ensure_partitions(conn, {month_of(ev.time) for ev in new})
-    await conn.copy_records_to_table("raw_events", records=map(raw_record, new), columns=RAW_COLUMNS)
-    return new
+    return [(r[0], r[1]) for r in rows]
