@@ -1,10 +1,10 @@
 """Raw events: stored once per (source, id), in monthly partitions of event time.
 
 The partitioned raw_events cannot carry a unique index on (source, id) alone (PostgreSQL requires the
-partition key in it), so the narrow raw_event_keys table holds the idempotency key. Inserting a batch's
-keys there first, with ON CONFLICT DO NOTHING, returns exactly the deliveries seen for the first time;
-a concurrent transaction inserting the same key waits for ours and then skips it. Only those events are
-copied into raw_events. The first stored version of an event wins: a re-delivery is dropped even when
+partition key in it), so the narrow raw_event_keys table holds the idempotency key. A batch's keys go
+there first; its primary key decides which deliveries are seen for the first time, and a concurrent
+transaction inserting the same key waits for ours and then skips it. Only those events are copied into
+raw_events. The first stored version of an event wins: a re-delivery is dropped even when
 its time (or anything else) differs.
 """
 
