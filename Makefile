@@ -60,12 +60,12 @@ dashboards: install
 # Benchmarks (not tests): figures as ratios to a reference measured in the same run; see bench/README.md.
 bench: bench-p1 bench-p2 bench-p3 bench-p4 bench-p6
 
+P1_EVENTS ?= 100000
 bench-p1: install
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]' --config-settings editable_mode=strict
-	$(BIN)/python bench/p1_ingest.py
+	$(BIN)/python bench/p1_ingest.py --events $(P1_EVENTS)
 
 bench-p2: install
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]' --config-settings editable_mode=strict
 	$(BIN)/python bench/p2_freshness.py
 
 bench-p3: install

@@ -36,12 +36,24 @@ def _ts(name: str, *, nullable: bool = False, primary_key: bool = False) -> Colu
     return Column(name, DateTime(timezone=True), nullable=nullable, primary_key=primary_key)
 
 
-# Every accepted event, once per (source, id): the ground truth every state table folds from.
-raw_events = Table(
-    "raw_events",
+# The idempotency key of every stored event: a narrow, unpartitioned table, because a unique index on the
+# partitioned raw_events would have to include `time`. `time` is the stored (first) delivery's event time.
+raw_event_keys = Table(
+    "raw_event_keys",
     metadata,
     Column("source", Text, primary_key=True),
     Column("id", Text, primary_key=True),
+    _ts("time"),
+)
+
+# Every accepted event, once per (source, id) (see raw_event_keys): the ground truth every state table
+# folds from. Partitioned by month of event time (raw_events_pYYYYMM, created on demand by the ingest
+# store, plus raw_events_default as a safety net), so old months can be dropped whole.
+raw_events = Table(
+    "raw_events",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("id", Text, nullable=False),
     Column("type", Text, nullable=False),
     Column("topic", Text, nullable=False),
     Column("domain", Text, nullable=False),
@@ -52,6 +64,7 @@ raw_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index(None, "domain", "key", "time"),
     Index(None, "source", "time"),
+    postgresql_partition_by="RANGE (time)",
 )
 
 # Asset state as versions: the row valid at T is the fold of asset events with time <= T.

@@ -19,6 +19,7 @@ from trustline.shared.settings import Settings
 
 STATE_TABLES = (
     "raw_events",
+    "raw_event_keys",
     "asset_versions",
     "vuln_cycle_versions",
     "edr_versions",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .folds import assets, cloud, edr, incidents
 from .folds.assets import AssetState, fold_asset
 from .folds.cloud import CheckState, fold_check
-from .folds.core import StoredEvent
+from .folds.core import StoredEvent, values
 from .folds.edr import EdrState, fold_edr
 from .folds.identities import fold_identity
 from .folds.incidents import IncidentState, fold_incident
@@ -109,7 +109,7 @@ DOMAINS: Final[dict[str, Domain]] = {
         (ASSETS,), lambda key, evs: (fold_asset(key[0], evs),), Resumable(AssetState, assets.step)
     ),
     "vulnerability": Domain(
-        (CYCLES,), lambda key, evs: ([astuple(v) for v in fold_vulnerability(key[0], key[1], evs)],)
+        (CYCLES,), lambda key, evs: ([values(v) for v in fold_vulnerability(key[0], key[1], evs)],)
     ),
     "edr": Domain((EDR,), lambda key, evs: (fold_edr(key[0], evs),), Resumable(EdrState, edr.step)),
     "identity": Domain((IDENTITIES, FACTORS), lambda key, evs: fold_identity(key[0], evs)),

@@ -10,7 +10,6 @@ what a full fold gives.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import astuple
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,8 @@ import asyncpg
 from trustline.shared.events.schemas import KEY_SEP
 
 from .domains import StateTable
-from .folds.core import StoredEvent, events_by_key, versions
+from .folds.core import StoredEvent, values, versions
+from .loading import Fresh, fetch_events
 
 Step = Callable[[Any, StoredEvent], Any]
 
@@ -31,24 +31,27 @@ async def resume_fold(
     state_type: type,
     step: Step,
     cutoffs: dict[str, datetime],
+    fresh: Fresh,
 ) -> None:
     """Refold each key from its earliest new event (`cutoffs`), replacing only the versions from there on."""
     keys = sorted(cutoffs)
     times = [cutoffs[k] for k in keys]
     parts = [k.split(KEY_SEP) for k in keys]
     width = len(table.key_columns)
-    starts = await _starting_rows(conn, table, parts, times)
-    events = await _events_since(conn, domain, keys, times)
+    starts, later = await _starting_rows(conn, table, parts, times)
+    events = await _events_since(conn, domain, keys, times, fresh)
     records: list[tuple[Any, ...]] = []
     closes: list[tuple[Any, ...]] = []  # (key parts..., valid_from of the start row, its new valid_to)
     for key, part in zip(keys, parts, strict=True):
         start = starts.get(key)
         initial = state_type(*start[width + 2 :]) if start is not None else None
         new = versions(events.get(key, []), step, initial)
-        records.extend((*part, v.valid_from, v.valid_to, *astuple(v.state)) for v in new)
+        records.extend((*part, v.valid_from, v.valid_to, *values(v.state)) for v in new)
         if start is not None:
             closes.append((*part, start[width], new[0].valid_from if new else None))
-    await _replace_from(conn, table, parts, times, closes, records)
+    # Only entities with versions from their cutoff on need any deleted (none, when events come in order).
+    redo = [i for i, key in enumerate(keys) if key in later]
+    await _replace_from(conn, table, [parts[i] for i in redo], [times[i] for i in redo], closes, records)
 
 
 def _key_join(table: StateTable, first_param: int) -> tuple[str, str]:
@@ -63,32 +66,39 @@ def _key_join(table: StateTable, first_param: int) -> tuple[str, str]:
 
 async def _starting_rows(
     conn: asyncpg.Connection, table: StateTable, parts: list[list[str]], times: list[datetime]
-) -> dict[str, tuple[Any, ...]]:
-    source, match = _key_join(table, 1)
-    cols = ", ".join(f"t.{c}" for c in table.columns)
+) -> tuple[dict[str, tuple[Any, ...]], set[str]]:
+    """Per key, the version valid just before its cutoff; and the keys with versions from the cutoff on."""
+    # One backward probe of the (key..., valid_from) primary key per entity, not a sort of its history.
+    source, _ = _key_join(table, 1)
+    width = len(table.key_columns)
+    match = " AND ".join(f"{{a}}.{c} = k.{c}" for c in table.key_columns)
     rows = await conn.fetch(
-        f"SELECT DISTINCT ON ({', '.join(f't.{c}' for c in table.key_columns)}) {cols} FROM {table.name} t "
-        f"JOIN {source} ON {match} WHERE t.valid_from < k.cutoff "
-        f"ORDER BY {', '.join(f't.{c}' for c in table.key_columns)}, t.valid_from DESC",
-        *_arrays(parts, len(table.key_columns)),
+        f"SELECT {', '.join(f'k.{c}' for c in table.key_columns)}, "
+        f"EXISTS (SELECT FROM {table.name} l WHERE {match.format(a='l')} AND l.valid_from >= k.cutoff), s.* "
+        f"FROM {source} LEFT JOIN LATERAL (SELECT {', '.join(table.columns)} FROM {table.name} t "
+        f"WHERE {match.format(a='t')} AND t.valid_from < k.cutoff "
+        "ORDER BY t.valid_from DESC LIMIT 1) s ON true",
+        *_arrays(parts, width),
         times,
     )
-    width = len(table.key_columns)
-    return {KEY_SEP.join(r[:width]): tuple(r) for r in rows}
+    starts = {KEY_SEP.join(r[:width]): tuple(r[width + 1 :]) for r in rows if r[width + 1] is not None}
+    return starts, {KEY_SEP.join(r[:width]) for r in rows if r[width]}
 
 
 async def _events_since(
-    conn: asyncpg.Connection, domain: str, keys: list[str], times: list[datetime]
+    conn: asyncpg.Connection, domain: str, keys: list[str], times: list[datetime], fresh: Fresh
 ) -> dict[str, list[StoredEvent]]:
-    rows = await conn.fetch(
-        "SELECT r.key, r.time, r.source, r.id, r.type, r.data::text AS data FROM raw_events r "
+    return await fetch_events(
+        conn,
+        "SELECT r.key, r.time, r.source, r.id, r.type, {data} FROM raw_events r "
         "JOIN unnest($2::text[], $3::timestamptz[]) AS k(key, cutoff) ON r.key = k.key "
-        "WHERE r.domain = $1 AND r.time >= k.cutoff",
+        "WHERE r.domain = $1 AND r.time >= k.cutoff AND r.time >= $4",  # $4: skip older partitions
         domain,
         keys,
         times,
+        min(times),
+        fresh=fresh,
     )
-    return events_by_key(rows)
 
 
 async def _replace_from(
@@ -101,11 +111,12 @@ async def _replace_from(
 ) -> None:
     width = len(table.key_columns)
     source, match = _key_join(table, 1)
-    await conn.execute(
-        f"DELETE FROM {table.name} t USING {source} WHERE {match} AND t.valid_from >= k.cutoff",
-        *_arrays(parts, width),
-        times,
-    )
+    if parts:
+        await conn.execute(
+            f"DELETE FROM {table.name} t USING {source} WHERE {match} AND t.valid_from >= k.cutoff",
+            *_arrays(parts, width),
+            times,
+        )
     if closes:
         cols = table.key_columns
         arrays = [[c[i] for c in closes] for i in range(width)]

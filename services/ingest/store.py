@@ -6,20 +6,17 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
-import msgspec
 
 from trustline.shared.events import Event
 from trustline.shared.events.schemas import KEY_SEP
 
 from .domains import DOMAINS, Domain, StateTable
-from .folds.core import StoredEvent, events_by_key
+from .folds.core import StoredEvent
+from .loading import Fresh, fetch_events
+from .raw import insert_new
 from .resume import resume_fold
-
-RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data")
-_encoder = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +27,6 @@ class StoreResult:
     duplicates: Counter[str]
 
 
-def raw_record(ev: Event) -> tuple[Any, ...]:
-    """The raw_events row of one event."""
-    domain, key = ev.domain_key
-    data = _encoder.encode(ev.data).decode()
-    return (ev.source, ev.id, ev.type, ev.topic, domain, key, ev.time, ev.subject, data)
-
-
 async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> StoreResult:
     """Insert new events (idempotent on (source, id)) and refold the state they touch.
 
@@ -44,30 +34,23 @@ async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> Sto
     """
     if not events:
         return StoreResult(Counter(), Counter())
-    await conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS staging_events "
-        "(LIKE raw_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-    )
-    await conn.copy_records_to_table("staging_events", records=map(raw_record, events), columns=RAW_COLUMNS)
-    rows = await conn.fetch(
-        f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)}) "
-        f"SELECT DISTINCT ON (source, id) {', '.join(RAW_COLUMNS)} FROM staging_events "
-        "ORDER BY source, id ON CONFLICT (source, id) DO NOTHING RETURNING topic, domain, key, time"
-    )
+    new = await insert_new(conn, events)
     # Per entity, the earliest new event: state before it stands; from it on, the state is refolded.
     touched: dict[str, dict[str, datetime]] = defaultdict(dict)
-    for row in rows:
-        keys = touched[row["domain"]]
-        keys[row["key"]] = min(row["time"], keys.get(row["key"], row["time"]))
+    for ev in new:
+        domain, key = ev.domain_key
+        keys = touched[domain]
+        keys[key] = min(ev.time, keys.get(key, ev.time))
+    fresh = {(ev.source, ev.id): ev for ev in new}
     for domain, cutoffs in sorted(touched.items()):
         spec = DOMAINS[domain]
         await _lock(conn, domain, sorted(cutoffs))
         if spec.resume is not None:
             table = spec.tables[0]
-            await resume_fold(conn, domain, table, spec.resume.state_type, spec.resume.step, cutoffs)
+            await resume_fold(conn, domain, table, spec.resume.state_type, spec.resume.step, cutoffs, fresh)
         else:
-            await _refold_locked(conn, domain, sorted(cutoffs))
-    stored = Counter(row["topic"] for row in rows)
+            await _refold_locked(conn, domain, sorted(cutoffs), fresh)
+    stored = Counter(ev.topic for ev in new)
     return StoreResult(stored=stored, duplicates=Counter(ev.topic for ev in events) - stored)
 
 
@@ -84,12 +67,12 @@ async def _lock(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
 async def refold(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
     """Replace the state of `keys` with the fold of all their stored events (inside a transaction)."""
     await _lock(conn, domain, sorted(keys))
-    await _refold_locked(conn, domain, keys)
+    await _refold_locked(conn, domain, keys, {})
 
 
-async def _refold_locked(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
+async def _refold_locked(conn: asyncpg.Connection, domain: str, keys: list[str], fresh: Fresh) -> None:
     spec: Domain = DOMAINS[domain]
-    by_key = await _load(conn, domain, keys)
+    by_key = await _load(conn, domain, keys, fresh)
     parts = [key.split(KEY_SEP) for key in keys]
     folded = [spec.fold(part, by_key.get(key, [])) for key, part in zip(keys, parts, strict=True)]
     for i, table in enumerate(spec.tables):
@@ -98,14 +81,17 @@ async def _refold_locked(conn: asyncpg.Connection, domain: str, keys: list[str])
         await conn.copy_records_to_table(table.name, records=records, columns=table.columns)
 
 
-async def _load(conn: asyncpg.Connection, domain: str, keys: list[str]) -> dict[str, list[StoredEvent]]:
-    rows = await conn.fetch(
-        "SELECT key, time, source, id, type, data::text AS data FROM raw_events "
-        "WHERE domain = $1 AND key = ANY($2::text[])",
+async def _load(
+    conn: asyncpg.Connection, domain: str, keys: list[str], fresh: Fresh
+) -> dict[str, list[StoredEvent]]:
+    return await fetch_events(
+        conn,
+        "SELECT r.key, r.time, r.source, r.id, r.type, {data} FROM raw_events r "
+        "WHERE r.domain = $1 AND r.key = ANY($2::text[])",
         domain,
         keys,
+        fresh=fresh,
     )
-    return events_by_key(rows)
 
 
 async def _delete(conn: asyncpg.Connection, table: StateTable, parts: list[list[str]]) -> None:

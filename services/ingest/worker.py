@@ -57,14 +57,13 @@ def _retriable(exc: BaseException) -> bool:
 
 
 class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """A rebalance waits for the in-flight batch to be stored and committed before partitions move."""
+    """A rebalance waits for the batches in flight to be stored and committed before partitions move."""
 
-    def __init__(self, inflight: asyncio.Lock) -> None:
-        self._inflight = inflight
+    def __init__(self, drain: Callable[[], Awaitable[None]]) -> None:
+        self._drain = drain
 
     async def on_partitions_revoked(self, revoked: object) -> None:
-        async with self._inflight:
-            pass
+        await self._drain()
 
     async def on_partitions_assigned(self, assigned: object) -> None:
         return None
@@ -77,7 +76,8 @@ class IngestWorker:
         self._settings = settings
         self._pool = pool
         self._stop = stop
-        self._inflight = asyncio.Lock()
+        # The newest batch being stored; it commits its offsets only after the one before it.
+        self._pending: asyncio.Task[None] | None = None
         self._decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers(),
@@ -89,7 +89,7 @@ class IngestWorker:
             max_partition_fetch_bytes=max(settings.max_event_bytes * 2, 1024 * 1024),
         )
         self._consumer.subscribe(
-            event_topics(settings.topic_prefix), listener=_FinishBeforeRevoke(self._inflight)
+            event_topics(settings.topic_prefix), listener=_FinishBeforeRevoke(self._drain)
         )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap_servers(),
@@ -107,21 +107,44 @@ class IngestWorker:
                     max_records=self._settings.ingest_batch_max,
                 )
                 if batch:
-                    async with self._inflight:
-                        await self._handle(batch)
+                    await self._submit(batch)
                 await metrics.observe_lag(self._consumer)
+            if self._pending is not None:
+                # The last batch is committed before the worker stops, or its error is raised.
+                await self._pending
         except Stopped:
-            log.info("stopping: the in-flight batch stays uncommitted and will be redelivered")
+            log.info("stopping: the batches in flight stay uncommitted and will be redelivered")
         finally:
+            if self._pending is not None:
+                self._pending.cancel()  # no-op when done; gather collects its outcome either way
+                await asyncio.gather(self._pending, return_exceptions=True)
             await self._consumer.stop()
             await self._producer.stop()
+
+    async def _submit(self, batch: Batch) -> None:
+        """Start storing `batch`, then wait for the batch before it: two batches overlap at most.
+
+        While one batch's statements run in PostgreSQL, the next is polled, decoded and its own
+        transaction started, so the worker's Python and the database work at the same time.
+        Offsets still move in order, each only after its batch (and every earlier one) committed.
+        """
+        started = time.perf_counter()
+        accepted, refused = self._decode(batch)
+        before = self._pending
+        self._pending = asyncio.create_task(self._handle(batch, accepted, refused, before, started))
+        if before is not None:
+            await before
+
+    async def _drain(self) -> None:
+        """Wait until every batch taken so far is stored and committed (its failure surfaces in run)."""
+        if self._pending is not None:
+            await asyncio.gather(self._pending, return_exceptions=True)
 
     async def _start(self) -> None:
         await self._producer.start()
         await self._consumer.start()
 
-    async def _handle(self, batch: Batch) -> None:
-        started = time.perf_counter()
+    def _decode(self, batch: Batch) -> tuple[list[tuple[Record, tuple[Event, ...]]], Refused]:
         accepted: list[tuple[Record, tuple[Event, ...]]] = []
         refused: Refused = []
         for records in batch.values():
@@ -131,8 +154,20 @@ class IngestWorker:
                     refused.append((record, decoded))
                 else:
                     accepted.append((record, decoded))
+        return accepted, refused
+
+    async def _handle(
+        self,
+        batch: Batch,
+        accepted: list[tuple[Record, tuple[Event, ...]]],
+        refused: Refused,
+        before: asyncio.Task[None] | None,
+        started: float,
+    ) -> None:
         result = await self._retry("store events", lambda: self._store_batch(accepted, refused))
         await self._retry("write dead letters", lambda: self._dead_letter(refused))
+        if before is not None:
+            await before  # a failed earlier batch fails this one too: its offsets must not move past it
         await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
         self._count(result, refused)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from trustline.shared.events.schemas import AssetObserved, AssetRetired
 
-from .core import StoredEvent, versions
+from .core import StoredEvent, values, versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,4 +50,4 @@ def step(state: AssetState | None, ev: StoredEvent) -> AssetState | None:
 
 def fold_asset(asset_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
     """Rows of asset_versions for one asset."""
-    return [(asset_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, step)]
+    return [(asset_id, v.valid_from, v.valid_to, *values(v.state)) for v in versions(events, step)]

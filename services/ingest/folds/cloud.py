@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from trustline.shared.events.schemas import CloudEvaluated
 
-from .core import StoredEvent, versions
+from .core import StoredEvent, values, versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,5 +36,5 @@ def step(state: CheckState | None, ev: StoredEvent) -> CheckState | None:
 def fold_check(resource_id: str, control_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
     """Rows of cloud_check_versions for one (resource, control)."""
     return [
-        (resource_id, control_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, step)
+        (resource_id, control_id, v.valid_from, v.valid_to, *values(v.state)) for v in versions(events, step)
     ]

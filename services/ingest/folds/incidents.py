@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from trustline.shared.events.schemas import IncidentEvent
 
-from .core import StoredEvent, versions
+from .core import StoredEvent, values, versions
 
 STAGES = ("opened", "acknowledged", "contained", "restored", "resolved")
 
@@ -41,4 +41,4 @@ def step(state: IncidentState | None, ev: StoredEvent) -> IncidentState | None:
 
 def fold_incident(incident_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
     """Rows of incident_versions for one incident."""
-    return [(incident_id, v.valid_from, v.valid_to, *astuple(v.state)) for v in versions(events, step)]
+    return [(incident_id, v.valid_from, v.valid_to, *values(v.state)) for v in versions(events, step)]
