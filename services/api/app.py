@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics_token = settings.metrics_token
     app.state.read_auth = settings.api_read_auth
     app.state.max_business_units = settings.max_business_units
+    app.state.kpi_compute_slot = asyncio.Semaphore(1)
     app.state.decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
     app.state.publisher = Publisher(settings)
     app.state.max_batch_events = settings.api_max_batch_events

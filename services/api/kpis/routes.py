@@ -15,7 +15,11 @@ from .schemas import History, Kpis, Window
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
 
 
-@router.get("", summary="Headline KPIs as of the latest snapshot, or as of `at`")
+@router.get(
+    "",
+    summary="Headline KPIs as of the latest snapshot, or as of `at`",
+    responses={429: {"description": "another past instant is being computed; retry after `Retry-After`"}},
+)
 async def read_kpis(
     request: Request,
     conn: Conn,
@@ -33,9 +37,12 @@ async def read_kpis(
             window=window,
             policy=request.app.state.policy,
             max_business_units=request.app.state.max_business_units,
+            compute_slot=request.app.state.kpi_compute_slot,
         )
     except service.KpiError as exc:
         raise Problem(422, "Unprocessable request", str(exc)) from exc
+    except service.Busy as exc:
+        raise Problem(429, "Too many requests", str(exc), headers={"Retry-After": "5"}) from exc
 
 
 @router.get("/history", summary="KPI series from the stored metric history")

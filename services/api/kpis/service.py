@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import defaultdict
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 
@@ -75,6 +77,10 @@ class KpiError(ValueError):
     """A request the KPIs cannot answer as asked (answered as 422)."""
 
 
+class Busy(Exception):
+    """Another past instant is being evaluated by this process (answered as 429 with Retry-After)."""
+
+
 def parse_step(text: str) -> int:
     """Seconds in a step written as `900`, `15m`, `6h` or `1d`."""
     m = _STEP.match(text.strip())
@@ -99,7 +105,13 @@ async def _stored(conn: asyncpg.Connection, at: datetime) -> list[Sample] | None
 
 
 async def kpis(
-    conn: asyncpg.Connection, *, at: datetime | None, window: Window, policy: Policy, max_business_units: int
+    conn: asyncpg.Connection,
+    *,
+    at: datetime | None,
+    window: Window,
+    policy: Policy,
+    max_business_units: int,
+    compute_slot: asyncio.Semaphore,
 ) -> Kpis:
     """KPIs of the latest stored snapshot, or as of `at` (a stored snapshot there, else computed)."""
     now = datetime.now(UTC)
@@ -112,7 +124,11 @@ async def kpis(
     else:
         samples = await _stored(conn, at)
     source: Literal["stored", "computed"] = "stored" if samples is not None else "computed"
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
+    if samples is None and compute_slot.locked():
+        # A computed instant costs a full snapshot: one at a time per process keeps the API responsive.
+        raise Busy("another instant is being evaluated; retry shortly, or ask for a stored snapshot's time")
+    slot: AbstractAsyncContextManager[Any] = compute_slot if samples is None else nullcontext()
+    async with slot, conn.transaction(isolation="repeatable_read", readonly=True):
         if samples is None:
             await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             samples = await compute_snapshot(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from tests.scenario import D, H, T, ev, load
 from trustline.aggregator.snapshot import snapshot_once
 from trustline.api.auth import service as keys
+from trustline.api.kpis import service as kpi_service
 from trustline.shared.policy import Policy
 
 pytestmark = pytest.mark.integration
@@ -180,3 +182,23 @@ async def test_kpis_refuse_bad_requests(api: str, db: asyncpg.Connection, reader
         assert future.status_code == 422
         bad_window = await http.get("/api/v1/kpis", params={"window": "1y"}, headers=reader)
         assert bad_window.status_code == 422
+
+
+async def test_one_computed_instant_at_a_time(clean: object, db: asyncpg.Connection) -> None:
+    await load(db, ESTATE)
+    slot = asyncio.Semaphore(1)
+    ask: dict[str, Any] = {
+        "window": "30d",
+        "policy": Policy(),
+        "max_business_units": 50,
+        "compute_slot": slot,
+    }
+    async with slot:  # another request is computing an instant
+        with pytest.raises(kpi_service.Busy):
+            await kpi_service.kpis(db, at=T, **ask)
+        # A stored snapshot needs no computation: it is served while the slot is taken.
+        await snapshot_once(db, at=T, policy=Policy(), max_business_units=50, writer="test")
+        stored = await kpi_service.kpis(db, at=T, **ask)
+        assert stored.source == "stored" and stored.edr_coverage.ratio == 0.6
+    computed = await kpi_service.kpis(db, at=T - D, **ask)
+    assert computed.source == "computed" and computed.edr_coverage.ratio == 0.2
