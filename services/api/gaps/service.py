@@ -62,15 +62,21 @@ async def _page(
     limit: int,
     offset: int,
 ) -> Page[Item]:
-    """Count the matching rows and read one page of them, both from one consistent view."""
+    """Read one page of the matching rows with their total count, in one pass over the population."""
     n = len(args)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        total = await conn.fetchval(f"SELECT count(*) FROM ({sql}) m", *args)
         rows = await conn.fetch(
-            f"SELECT * FROM ({sql}) m ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset
+            f"SELECT *, count(*) OVER () AS total_ FROM ({sql}) m "
+            f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
+            *args,
+            limit,
+            offset,
         )
+        # Past the last page no row carries the total: count once more (same view) for the answer.
+        total = rows[0]["total_"] if rows else await conn.fetchval(f"SELECT count(*) FROM ({sql}) m", *args)
+    items = [model(**{k: v for k, v in r.items() if k != "total_"}) for r in rows]
     return Page[model](  # type: ignore[valid-type]
-        as_of=at, total=total, limit=limit, offset=offset, items=[model(**dict(r)) for r in rows]
+        as_of=at, total=total, limit=limit, offset=offset, items=items
     )
 
 
