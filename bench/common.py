@@ -7,12 +7,16 @@ import os
 import platform
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import asyncpg
+import httpx
 
 from trustline.cli.devstack import DevStack
 from trustline.shared.migrations import upgrade
@@ -76,3 +80,24 @@ def component_env(settings: Settings, **extra: str) -> dict[str, str]:
 def free_port() -> int:
     """A free TCP port on the loopback interface."""
     return _free_port()
+
+
+def wait_http(url: str, attempts: int = 600) -> None:
+    """Wait (0.1 s apart) until `url` answers 200."""
+    for _ in range(attempts):
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} never became ready")
+
+
+async def postgres_version(dsn: str) -> str:
+    """The server's version string."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()

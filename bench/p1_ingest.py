@@ -24,7 +24,7 @@ from confluent_kafka import Producer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, private_stack, record  # noqa: E402
+from common import machine, postgres_version, private_stack, record  # noqa: E402
 
 from trustline.demo.history import history  # noqa: E402
 from trustline.demo.org import build_org  # noqa: E402
@@ -160,7 +160,7 @@ def main(n: int, with_quix: bool) -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
-        version = asyncio.run(_version(dsn))
+        version = asyncio.run(postgres_version(dsn))
         quix = quix_reference(settings, rows) if with_quix else None
     facts = machine(version)
     load = {"before": load_before, "after": os.getloadavg()}
@@ -237,14 +237,6 @@ async def _wait_table(dsn: str, table: str, expected: int, proc: subprocess.Pope
 
 def _load(avg: tuple[float, float, float]) -> str:
     return ", ".join(f"{x:.2f}" for x in avg)
-
-
-async def _version(dsn: str) -> str:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from confluent_kafka import Producer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import component_env, free_port, machine, private_stack, record  # noqa: E402
+from common import component_env, free_port, machine, postgres_version, private_stack, record, wait_http  # noqa: E402
 from p1_ingest import mixed_events  # noqa: E402
 
 from trustline.ingest.topics import ensure_topics  # noqa: E402
@@ -97,17 +97,6 @@ async def _observe(
     return latencies
 
 
-def _wait_ready(url: str) -> None:
-    for _ in range(600):
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} never became ready")
-
-
 async def _lag(settings: Settings, produced: int) -> int:
     conn = await asyncpg.connect(settings.asyncpg_dsn())
     try:
@@ -135,7 +124,7 @@ def main(args: argparse.Namespace) -> None:
             target=_load, args=(settings.bootstrap_servers(), events, args.rate, stop, sent), daemon=True
         )
         try:
-            _wait_ready(f"http://127.0.0.1:{api_port}/readyz")
+            wait_http(f"http://127.0.0.1:{api_port}/readyz")
             load.start()
             print(f"  {args.rate:,.0f} events/s for {args.seconds:.0f}s, a probe a second", flush=True)
             latencies = asyncio.run(
@@ -145,7 +134,7 @@ def main(args: argparse.Namespace) -> None:
             stop.set()
             load.join()
             behind = asyncio.run(_lag(settings, sent[0]))
-            version = asyncio.run(_version(settings))
+            version = asyncio.run(postgres_version(settings.asyncpg_dsn()))
         finally:
             stop.set()
             for proc in procs:
@@ -167,14 +156,6 @@ def main(args: argparse.Namespace) -> None:
     run = {"rate": args.rate, "seconds": args.seconds, "workers": args.workers, "interval_s": args.interval}
     seen = {"sent": sent[0], "probes": len(latencies), "p50_s": p50, "p95_s": p95, "backlog_at_end": behind}
     record("P2", {"machine": facts, "goal": "p95 <= 10 s", **run, **seen, "p95_to_interval": ratio})
-
-
-async def _version(settings: Settings) -> str:
-    conn = await asyncpg.connect(settings.asyncpg_dsn())
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import yaml
-from common import free_port
+from common import free_port, wait_http
 
 
 def available() -> bool:
@@ -50,7 +50,7 @@ def scrape_durations(
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait(f"{base}/-/ready")
+            wait_http(f"{base}/-/ready", attempts=300)
             time.sleep(3 + interval)  # every scrape loop has started
             time.sleep(seconds)
             out = {}
@@ -62,14 +62,3 @@ def scrape_durations(
         finally:
             proc.terminate()
             proc.wait(30)
-
-
-def _wait(url: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} never became ready")
