@@ -19,32 +19,32 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 
 from .events import (
-    _CMDB,
-    _EDR_SOURCES,
-    _FINDINGS_PER_30D,
-    _MEDIAN_FIX_DAYS,
-    _NEVER_FIXED,
-    _OKTA,
-    _PAGERDUTY,
+    CMDB_SOURCE,
     DAY,
+    EDR_SOURCES,
+    FINDINGS_PER_30D,
+    MEDIAN_FIX_DAYS,
+    NEVER_FIXED,
+    OKTA_SOURCE,
+    PAGERDUTY_SOURCE,
     Catalog,
     DemoEvent,
     Rec,
     Vuln,
-    _catalog,
-    _checks,
-    _demo_event,
-    _drift,
-    _evaluated,
-    _finding,
-    _gap,
-    _heartbeat,
-    _observed,
-    _opened,
-    _person,
-    _rec,
-    _stages,
-    _utc,
+    as_utc,
+    asset_observed,
+    check_evaluated,
+    cloud_checks,
+    demo_record,
+    drifted_status,
+    edr_heartbeat,
+    finding_event,
+    identity_event,
+    incident_opened,
+    incident_stages,
+    stage_gap,
+    to_demo_event,
+    vulnerability_catalog,
 )
 from .org import Asset, CloudResource, Control, Identity, Lifecycle, Org
 
@@ -79,10 +79,10 @@ def _asset_recs(org: Org, rng: random.Random, w: _Window) -> list[Rec]:
     for a in org.assets:
         stop, t = _stop(a.lifecycle, w), w.start + rng.randrange(3600)
         while t < stop:  # a CMDB sync every week or two keeps assets inside the 30-day inventory window
-            out.append(_observed(t, a))
+            out.append(asset_observed(t, a))
             t += rng.randrange(9 * DAY, 18 * DAY)
         if a.lifecycle.retired and stop < w.end:
-            out.append(_rec(stop, "asset.retired", _CMDB, a.asset_id, asset_id=a.asset_id))
+            out.append(demo_record(stop, "asset.retired", CMDB_SOURCE, a.asset_id, asset_id=a.asset_id))
     return sorted(out, key=_time)
 
 
@@ -103,14 +103,14 @@ def _agent(a: Asset, rng: random.Random, w: _Window, out: list[Rec]) -> _Agent |
     begin, stop = max(w.at(f.begins), w.start + 3600), _stop(f, w)
     installed = [(begin, stop, a.sensor_id)]
     if f.uninstalled and begin < (at := w.at(f.uninstalled[0])) < stop:
-        out.append(_rec(at, "edr.uninstalled", _EDR_SOURCES[vendor], a.asset_id, asset_id=a.asset_id,
+        out.append(demo_record(at, "edr.uninstalled", EDR_SOURCES[vendor], a.asset_id, asset_id=a.asset_id,
                         sensor_id=a.sensor_id, vendor=vendor))  # fmt: skip
         installed = [(begin, at, a.sensor_id)]
         if f.uninstalled[1] is not None:
             installed.append((at + int(f.uninstalled[1] * DAY), stop, f"{rng.getrandbits(128):032x}"))
     sick = (w.at(f.sick[0]), w.at(f.sick[0]) + int(f.sick[1] * DAY)) if f.sick else (0, 0)
     # A sensor checks in as soon as it is installed, so coverage does not wait for the daily cycle.
-    out.extend(_heartbeat(lo + rng.randrange(1800), a.asset_id, vendor, sensor, True)
+    out.extend(edr_heartbeat(lo + rng.randrange(1800), a.asset_id, vendor, sensor, True)
                for lo, hi, sensor in installed if lo + 1800 < hi)  # fmt: skip
     offset = rng.randrange(1200, DAY - 1200)
     return _Agent(a.asset_id, vendor, offset, a.kind == "endpoint", tuple(installed), sick)
@@ -135,7 +135,7 @@ def _heartbeats(agents: list[_Agent], rng: random.Random, w: _Window) -> Iterato
             if ag.flaky and rng.random() < 0.03:
                 continue
             healthy = not ag.sick[0] <= t < ag.sick[1]
-            batch.extend(_heartbeat(t, ag.asset_id, ag.vendor, sensor, healthy)
+            batch.extend(edr_heartbeat(t, ag.asset_id, ag.vendor, sensor, healthy)
                          for lo, hi, sensor in ag.installed if lo <= t < hi)  # fmt: skip
         yield from sorted(batch, key=_time)
 
@@ -147,11 +147,11 @@ def _mfa_recs(p: Identity, rng: random.Random, t: int, stop: int) -> list[Rec]:
         fid = f"fct{rng.getrandbits(48):012x}"
         if t >= stop:
             break
-        out.append(_person(t, "mfa.enrolled", p, factor, fid))
+        out.append(identity_event(t, "mfa.enrolled", p, factor, fid))
         if rng.random() < 0.05 and (lost := t + rng.randrange(DAY, 60 * DAY)) < stop:  # a lost phone or key
-            out.append(_person(lost, "mfa.removed", p, factor, fid))
+            out.append(identity_event(lost, "mfa.removed", p, factor, fid))
             if rng.random() < 0.6 and (again := lost + rng.randrange(600, 3 * DAY)) < stop:
-                out.append(_person(again, "mfa.enrolled", p, factor, f"fct{rng.getrandbits(48):012x}"))
+                out.append(identity_event(again, "mfa.enrolled", p, factor, f"fct{rng.getrandbits(48):012x}"))
     return out
 
 
@@ -162,28 +162,30 @@ def _identity_recs(org: Org, rng: random.Random, w: _Window) -> list[Rec]:
         stop = _stop(f, w)
         t = joined = w.at(f.begins) + rng.randrange(3600)
         while t < stop:  # directory re-syncs
-            out.append(_person(t, "identity.observed", p))
+            out.append(identity_event(t, "identity.observed", p))
             t += rng.randrange(25 * DAY, 45 * DAY)
         if f.gone is not None and joined < stop:
-            out.append(_rec(stop, "identity.deactivated", _OKTA, p.user_id, user_id=p.user_id))
+            out.append(demo_record(stop, "identity.deactivated", OKTA_SOURCE, p.user_id, user_id=p.user_id))
         out.extend(_mfa_recs(p, rng, max(joined, w.at(f.mfa_from)), stop))
     return sorted(out, key=_time)
 
 
 def _cycle(rng: random.Random, a: Asset, v: Vuln, det: int, stop: int, w: _Window, pace: float) -> list[Rec]:
     severity = v[1]
-    out = [_finding(det, "vulnerability.detected", a, v, severity)]
+    out = [finding_event(det, "vulnerability.detected", a, v, severity)]
     # The backlog inherited at start burns down from then, and more of it is never fixed.
-    never = _NEVER_FIXED[severity] * (2.0 if det < w.start else 1.0)
-    ttp = int(rng.lognormvariate(math.log(_MEDIAN_FIX_DAYS[severity] * DAY * pace), 0.9)) + 3600
+    never = NEVER_FIXED[severity] * (2.0 if det < w.start else 1.0)
+    ttp = int(rng.lognormvariate(math.log(MEDIAN_FIX_DAYS[severity] * DAY * pace), 0.9)) + 3600
     fix = None if rng.random() < never else max(det, w.start) + ttp
     open_until, first = min(fix or stop, stop), max(det, w.start) + 3600
     for _ in range(rng.choice((0, 0, 1, 2))):  # scanners re-report open findings, now and then re-scored
         if open_until > first:
             severity = _UP[severity] if rng.random() < 0.05 else severity
-            out.append(_finding(rng.randrange(first, open_until), "vulnerability.detected", a, v, severity))
+            out.append(
+                finding_event(rng.randrange(first, open_until), "vulnerability.detected", a, v, severity)
+            )
     if fix is not None and fix < stop:
-        out.append(_finding(fix, "vulnerability.remediated", a, v))
+        out.append(finding_event(fix, "vulnerability.remediated", a, v))
         if rng.random() < 0.06 and (again := fix + rng.randrange(DAY, 30 * DAY)) < stop:  # a regression
             out.extend(_cycle(rng, a, v, again, stop, w, pace))
     return out
@@ -197,11 +199,11 @@ def _campaigns(catalog: Catalog, rng: random.Random, w: _Window) -> dict[str, tu
 
 def _vuln_recs(org: Org, seed: int, rng: random.Random, w: _Window, lookback: int) -> list[Rec]:
     out: list[Rec] = []
-    catalog, months = _catalog(seed, time.gmtime(w.end).tm_year), (w.end - w.start) / (30 * DAY)
+    catalog, months = vulnerability_catalog(seed, time.gmtime(w.end).tm_year), (w.end - w.start) / (30 * DAY)
     campaigns = _campaigns(catalog, rng, w)
     for a in org.assets:
         vulns, cum = catalog[a.os_family]
-        stop, rate, seen = _stop(a.lifecycle, w), _FINDINGS_PER_30D[a.kind], set()
+        stop, rate, seen = _stop(a.lifecycle, w), FINDINGS_PER_30D[a.kind], set()
         legacy = _poisson(rng, rate * 1.2) if lookback > 0 else 0
         for i in range(legacy + _poisson(rng, rate * months)):
             v = rng.choices(vulns, cum_weights=cum)[0]
@@ -219,7 +221,7 @@ def _vuln_recs(org: Org, seed: int, rng: random.Random, w: _Window, lookback: in
 def _cloud_recs(org: Org, rng: random.Random, w: _Window) -> list[Rec]:
     out: list[Rec] = []
     accounts: dict[str, list[tuple[CloudResource, Control, str]]] = {}
-    for check in _checks(org):
+    for check in cloud_checks(org):
         accounts.setdefault(check[0].account, []).append(check)
     for checks in accounts.values():
         at = rng.randrange(DAY - 3600)
@@ -230,23 +232,25 @@ def _cloud_recs(org: Org, rng: random.Random, w: _Window) -> list[Rec]:
                 continue
             for i, (r, c, status) in enumerate(checks):
                 if (t := day + at + i) < min(quiet, _stop(r.lifecycle, w)):
-                    checks[i] = (r, c, _drift(rng, status))
-                    out.append(_evaluated(t, r, c, checks[i][2]))
+                    checks[i] = (r, c, drifted_status(rng, status))
+                    out.append(check_evaluated(t, r, c, checks[i][2]))
     return sorted(out, key=_time)
 
 
 def _incident_recs(org: Org, rng: random.Random, w: _Window) -> list[Rec]:
     out: list[Rec] = []
     for _ in range(max(2, int((w.end - w.start) / DAY * rng.uniform(0.3, 0.5)))):
-        opened = _opened(rng, rng.randrange(w.start, w.end), org)
+        opened = incident_opened(rng, rng.randrange(w.start, w.end), org)
         t, iid, severity = int(opened[0]), opened[3], str(opened[4]["severity"])
         out.append(opened)
-        for stage in _stages(rng):
-            t += _gap(rng, stage, severity)
+        for stage in incident_stages(rng):
+            t += stage_gap(rng, stage, severity)
             if t >= w.end:
                 break
             escalated = {"severity": _UP[severity]} if stage == "acknowledged" and rng.random() < 0.1 else {}
-            out.append(_rec(t, f"incident.{stage}", _PAGERDUTY, iid, incident_id=iid, **escalated))
+            out.append(
+                demo_record(t, f"incident.{stage}", PAGERDUTY_SOURCE, iid, incident_id=iid, **escalated)
+            )
     return sorted(out, key=_time)
 
 
@@ -274,7 +278,7 @@ def _disorder(events: Iterable[tuple[int, DemoEvent]], rng: random.Random, w: _W
 def history(org: Org, *, seed: int, start: datetime, end: datetime,
             backlog_lookback: timedelta = timedelta(days=90)) -> Iterator[DemoEvent]:  # fmt: skip
     """The org's recent past, nearly in time order: [start, end) plus the inherited backlog's detections."""
-    w = _Window(math.ceil(_utc(start).timestamp()), math.ceil(_utc(end).timestamp()))
+    w = _Window(math.ceil(as_utc(start).timestamp()), math.ceil(as_utc(end).timestamp()))
     if w.end - w.start < 3600:
         raise ValueError("history needs a window of at least an hour")
 
@@ -289,7 +293,7 @@ def history(org: Org, *, seed: int, start: datetime, end: datetime,
         _cloud_recs(org, rng("cloud"), w), _incident_recs(org, rng("incidents"), w),
     ]  # fmt: skip
     ids = rng("ids")
-    stamped = ((int(r[0]), _demo_event(r, _iso(int(r[0])), ids)) for r in heapq.merge(*streams, key=_time))
+    stamped = ((int(r[0]), to_demo_event(r, _iso(int(r[0])), ids)) for r in heapq.merge(*streams, key=_time))
     return _disorder(stamped, rng("disorder"), w)
 
 
