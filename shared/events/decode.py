@@ -48,6 +48,14 @@ class _Envelope(msgspec.Struct, frozen=True):
     data: msgspec.Raw = msgspec.Raw(b"null")
 
 
+class _Route(msgspec.Struct, frozen=True):
+    """Just enough of a record to tell which topic it belongs on."""
+
+    type: object = None
+    specversion: object = msgspec.UNSET
+    class_uid: object = msgspec.UNSET
+
+
 class Rejection(msgspec.Struct, frozen=True):
     """Why a record was refused: one of the closed set of reasons, and a human detail."""
 
@@ -61,6 +69,7 @@ Headers = Sequence[tuple[str, bytes]]
 
 _envelope_decoder: Final = msgspec.json.Decoder(_Envelope)
 _any_decoder: Final = msgspec.json.Decoder()
+_route_decoder: Final = msgspec.json.Decoder(_Route)
 _encoder: Final = msgspec.json.Encoder()
 _data_decoders: Final = {t: msgspec.json.Decoder(cls) for t, cls in DATA_TYPES.items()}
 _BINARY_ATTRIBUTES: Final = ("specversion", "id", "source", "type", "time", "subject")
@@ -118,16 +127,15 @@ class Decoder:
     def _home_topic(self, value: bytes) -> str:
         fallback = topic_name(self._prefix, "assets")
         try:
-            obj = _any_decoder.decode(value)
-        except msgspec.DecodeError:
+            probe = _route_decoder.decode(value)  # reads three fields, skips the rest
+        except msgspec.DecodeError:  # not JSON, or not an object
             return fallback
-        if is_ocsf(obj):
+        type_ = probe.type
+        if probe.class_uid is not msgspec.UNSET and probe.specversion is msgspec.UNSET:  # OCSF
             try:
-                type_ = to_cloudevents(obj)[0]["type"]
+                type_ = to_cloudevents(_any_decoder.decode(value))[0]["type"]
             except Exception:  # unmappable: decoding on any topic says why
                 return fallback
-        else:
-            type_ = obj.get("type") if isinstance(obj, dict) else None
         suffix = TYPE_TOPIC_SUFFIX.get(type_) if isinstance(type_, str) else None
         return topic_name(self._prefix, suffix) if suffix else fallback
 
