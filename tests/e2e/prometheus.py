@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,8 +63,10 @@ def prometheus(tmp: Path, *, targets: list[str], rule_files: list[Path]) -> Iter
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        _wait_ready(url, proc, tmp / "prometheus.log")
+        yield url
     finally:
         proc.terminate()
         try:
@@ -72,6 +75,21 @@ def prometheus(tmp: Path, *, targets: list[str], rule_files: list[Path]) -> Iter
             proc.kill()
             proc.wait()
         log.close()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 60.0) -> None:
+    """Block until Prometheus answers /-/ready (a cold first start can take several seconds)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"prometheus exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"prometheus not ready within {seconds:.0f}s: {log.read_text()[-2000:]}")
 
 
 async def instant(client: httpx.AsyncClient, url: str, expr: str) -> list[dict[str, Any]]:
