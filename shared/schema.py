@@ -62,6 +62,8 @@ raw_events = Table(
     Column("subject", Text),
     Column("data", JSONB, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Who delivered it: `http:<key principal>` (HTTP ingest) or `kafka:<topic>`; NULL before revision 0005.
+    Column("submitted_by", Text),
     Index(None, "domain", "key", "time"),
     Index(None, "source", "time"),
     postgresql_partition_by="RANGE (time)",
@@ -225,8 +227,12 @@ api_keys = Table(
     Column("secret_hash", Text, nullable=False),  # sha256 of the whole key (keys are 256-bit random)
     Column("principal", Text, nullable=False),
     Column("scopes", ARRAY(Text), nullable=False),
+    # The event sources an `events:write` key may speak for: exact names or `*` wildcards (`qualys/*`).
+    Column("sources", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     _ts("created_at"),
     _ts("revoked_at", nullable=True),
+    _ts("expires_at", nullable=True),
+    _ts("last_used_at", nullable=True),
 )
 
 snapshots = Table(

@@ -20,11 +20,17 @@ console = Console()
 def create(
     principal: Annotated[str, typer.Option(help="Who uses the key; recorded on every change it makes")],
     scope: Annotated[list[str], typer.Option(help=f"Repeat for several: {', '.join(keys.SCOPES)}")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="events:write only: a source the key may write, `*` as wildcard; repeatable"),
+    ] = None,
 ) -> None:
     """Create a key and print it (this is the only time it is shown)."""
     try:
         key = with_connection(
-            lambda c: keys.create_key(c, principal=principal, scopes=scope, now=datetime.now(UTC))
+            lambda c: keys.create_key(
+                c, principal=principal, scopes=scope, now=datetime.now(UTC), sources=source or ()
+            )
         )
     except ValueError as exc:
         console.print(f"[red]refused:[/] {exc}")

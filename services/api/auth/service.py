@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Final
 
 import asyncpg
@@ -21,6 +24,20 @@ class Principal:
 
     name: str
     scopes: frozenset[str]
+    # Patterns of the event sources this key may write (`events:write`); none means no source at all.
+    sources: tuple[str, ...] = ()
+
+    def may_write(self, source: str) -> bool:
+        """True when one of the key's source patterns matches `source`."""
+        return any(source_pattern(p).fullmatch(source) is not None for p in self.sources)
+
+
+@lru_cache(maxsize=1024)
+def source_pattern(pattern: str) -> re.Pattern[str]:
+    """A source pattern as a regex: `*` matches any run of characters, everything else is literal."""
+    return re.compile(
+        "".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +55,37 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_key(conn: asyncpg.Connection, *, principal: str, scopes: list[str], now: datetime) -> str:
+async def create_key(
+    conn: asyncpg.Connection,
+    *,
+    principal: str,
+    scopes: list[str],
+    now: datetime,
+    sources: Sequence[str] = (),
+    expires_at: datetime | None = None,
+) -> str:
     """A new key for `principal`; the returned string is the only time the secret is seen."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValueError(f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}")
     if not principal.strip():
         raise ValueError("a key needs a principal name")
+    if "events:write" in scopes and not sources:
+        raise ValueError("an events:write key needs the sources it may write (e.g. --source 'qualys/*')")
+    if expires_at is not None and expires_at <= now:
+        raise ValueError("the key's expiry must lie in the future")
     prefix = secrets.token_hex(_PREFIX_BYTES)
     key = f"tl_{prefix}_{secrets.token_urlsafe(_SECRET_BYTES)}"
     await conn.execute(
-        "INSERT INTO api_keys (prefix, secret_hash, principal, scopes, created_at) "
-        "VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO api_keys (prefix, secret_hash, principal, scopes, sources, created_at, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
         prefix,
         _hash(key),
         principal.strip(),
         sorted(set(scopes)),
+        sorted(set(sources)),
         now,
+        expires_at,
     )
     return key
 
@@ -84,9 +115,10 @@ async def authenticate(conn: asyncpg.Connection, *, key: str) -> Principal | Non
     if len(parts) < 3 or parts[0] != "tl":
         return None
     row = await conn.fetchrow(
-        "SELECT secret_hash, principal, scopes FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL",
+        "SELECT secret_hash, principal, scopes, sources FROM api_keys WHERE prefix = $1 "
+        "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
         parts[1],
     )
     if row is None or not hmac.compare_digest(row["secret_hash"], _hash(key)):
         return None
-    return Principal(row["principal"], frozenset(row["scopes"]))
+    return Principal(row["principal"], frozenset(row["scopes"]), tuple(row["sources"]))

@@ -7,14 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from ..deps import Conn, Reader
+from ..types import BusinessUnit, Instant
 from . import service
 from .schemas import (
-    BusinessUnit,
     EdrUncovered,
     EdrUnknown,
     FailingCheck,
     IdentityGap,
-    Instant,
     OpenIncident,
     OsFamily,
     Page,
@@ -29,7 +28,7 @@ router = APIRouter(prefix="/api/v1/gaps", tags=["drill-downs"])
 
 At = Annotated[
     Instant | None,
-    Query(description="RFC 3339 instant with an offset; default: the latest snapshot's (as /metrics)"),
+    Query(description="RFC 3339 instant (no offset: UTC); default: the latest snapshot's (as /metrics)"),
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 Severity = Literal["critical", "high", "medium", "low"]
 OsFamily = Literal["windows", "macos", "linux", "ios", "android", "other"]
@@ -13,19 +13,6 @@ Provider = Literal["aws", "azure", "gcp", "kubernetes", "other"]
 Population = Literal["privileged", "standard"]
 Strength = Literal["any", "phishing_resistant"]
 EdrReason = Literal["no_sensor", "stale_heartbeat", "uninstalled"]
-# Business units are slugs as in the event contract: no control characters (NUL cannot even be stored).
-BusinessUnit = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
-
-
-def _utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 has no UTC equivalent
-        raise ValueError("instant out of range") from exc
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-
 Item = TypeVar("Item", bound=BaseModel)
 
 

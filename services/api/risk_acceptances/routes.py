@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ..auth.service import Principal
 from ..deps import Conn, Reader, requires
-from ..gaps.schemas import BusinessUnit
+from ..types import BusinessUnit
 from . import service
 from .schemas import Acceptance, AcceptanceCreate, AcceptanceDetail, AcceptanceSeverity, Decision, Status
 

@@ -29,7 +29,9 @@ def vuln(i: int, **data: Any) -> dict[str, Any]:
 
 
 async def headers(db: asyncpg.Connection, *scopes: str) -> dict[str, str]:
-    key = await keys.create_key(db, principal="scanner-bot", scopes=list(scopes), now=NOW)
+    key = await keys.create_key(
+        db, principal="scanner-bot", scopes=list(scopes), now=NOW, sources=["test/*", "prowler/*"]
+    )
     return {"Authorization": f"Bearer {key}"}
 
 

@@ -22,7 +22,9 @@ EXAMPLES_PER_OPERATION = "30"
 async def test_no_operation_answers_a_server_error(
     settings: Settings, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    key = await keys.create_key(db, principal="fuzzer", scopes=list(SCOPES), now=datetime.now(UTC))
+    key = await keys.create_key(
+        db, principal="fuzzer", scopes=list(SCOPES), now=datetime.now(UTC), sources=["*"]
+    )
     async with serve_api(settings) as url:
         proc = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).with_name("schemathesis")),
