@@ -94,22 +94,7 @@ class RequestContext:
         try:
             await self.app(scope, receive, identified)
         except Exception:
-            log.exception(
-                "unhandled error in %s %s (request_id=%s)",
-                scope["method"],
-                _printable(scope["path"]),
-                request_id,
-            )
-            if status == 0:  # nothing sent yet: answer; otherwise the server drops the connection
-                detail = f"an unexpected error occurred; quote request id {request_id} when reporting it"
-                await send_problem(
-                    identified,
-                    500,
-                    "Internal Server Error",
-                    detail,
-                    instance=scope["path"],
-                    request_id=request_id,
-                )
+            await _crashed(scope, identified, request_id, answered=status != 0)
         finally:
             access_log.info(
                 "%s %s %d %.1fms request_id=%s principal=%s",
@@ -120,6 +105,18 @@ class RequestContext:
                 request_id,
                 _printable(str(state.get("principal") or "-")),
             )
+
+
+async def _crashed(scope: Scope, send: Send, request_id: str, *, answered: bool) -> None:
+    """Log the error being handled with its traceback; answer a 500 naming only the request id."""
+    path = _printable(scope["path"])
+    log.exception("unhandled error in %s %s (request_id=%s)", scope["method"], path, request_id)
+    if answered:  # the answer has begun: the server drops the connection, which the client notices
+        return
+    detail = f"an unexpected error occurred; quote request id {request_id} when reporting it"
+    await send_problem(
+        send, 500, "Internal Server Error", detail, instance=scope["path"], request_id=request_id
+    )
 
 
 def host_allowed(host: str, allowed: Sequence[str]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import uvicorn
@@ -80,6 +81,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
             (b"content-type", PROBLEM.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
+            (b"x-request-id", uuid.uuid4().hex.encode()),
             *SECURITY_HEADERS,
             (b"content-security-policy", API_CSP),
         ]

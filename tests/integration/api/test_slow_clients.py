@@ -78,5 +78,5 @@ async def test_a_malformed_request_gets_a_problem_400(address: tuple[str, int]) 
     writer.close()
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/problem+json" in head
-    assert b"x-content-type-options: nosniff" in head
+    assert b"x-content-type-options: nosniff" in head and b"x-request-id: " in head
     assert json.loads(body)["status"] == 400
