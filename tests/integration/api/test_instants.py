@@ -78,26 +78,24 @@ async def test_instants_outside_1970_2200_are_refused(api: str, reader: dict[str
             refused(await http.get(f"/api/v1/gaps/{path}", params={"at": instant}), "1970", "2200")
 
 
-@pytest.mark.parametrize(
-    ("params", "words"),
-    [
-        ({"from": "2026-10-02", "to": "2026-10-01"}, ("from", "to")),
-        ({"step": "0"}, ("step",)),
-        ({"step": "0d"}, ("step",)),
-        ({"step": "-1d"}, ("step",)),
-        ({"step": "1w"}, ("step",)),
-        ({"step": "9" * 30}, ("step",)),
-        ({"step": "9" * 5000}, ("step",)),
-        ({"step": "1000000d"}, ("step",)),
-        ({"step": "1m"}, ("1000 points",)),  # 90 days by the minute
-        ({"from": "1970-01-01", "to": "2199-12-31T23:59:59Z", "step": "1d"}, ("1000 points",)),
-    ],
-)
-async def test_history_ranges_are_checked(
-    api: str, reader: dict[str, str], params: dict[str, Any], words: tuple[str, ...]
-) -> None:
+BAD_RANGES: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+    ({"from": "2026-10-02", "to": "2026-10-01"}, ("from", "to")),
+    ({"step": "0"}, ("step",)),
+    ({"step": "0d"}, ("step",)),
+    ({"step": "-1d"}, ("step",)),
+    ({"step": "1w"}, ("step",)),
+    ({"step": "9" * 30}, ("step",)),
+    ({"step": "9" * 5000}, ("step",)),
+    ({"step": "1000000d"}, ("step",)),
+    ({"step": "1m"}, ("1000 points",)),  # 90 days by the minute
+    ({"from": "1970-01-01", "to": "2199-12-31T23:59:59Z", "step": "1d"}, ("1000 points",)),
+]
+
+
+async def test_history_ranges_are_checked(api: str, reader: dict[str, str]) -> None:
     async with httpx.AsyncClient(base_url=api, headers=reader) as http:
-        refused(await http.get("/api/v1/kpis/history", params=params), *words)
+        for params, words in BAD_RANGES:
+            refused(await http.get("/api/v1/kpis/history", params=params), *words)
 
 
 async def test_history_edges_answer(api: str, db: asyncpg.Connection, reader: dict[str, str]) -> None:

@@ -71,6 +71,8 @@ def test_with_a_metrics_token_every_job_sends_it_from_a_private_file(tmp_path: P
 def test_promtool_accepts_the_config_with_a_token(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path, metrics_token="scrape-s3cret")
     path = prometheus.write_config(settings, ingest_port=9101, aggregator_port=9102)
+    jobs = yaml.safe_load(path.read_text())["scrape_configs"]
+    assert all(j["authorization"]["type"] == "Bearer" for j in jobs)
     done = subprocess.run(
         [prometheus_tool("promtool"), "check", "config", str(path)],
         capture_output=True,
