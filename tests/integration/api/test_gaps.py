@@ -243,9 +243,16 @@ async def test_access_validation_and_default_instant(api: str, db: asyncpg.Conne
                 [],
             )
         earliest = await http.get(
-            "/api/v1/gaps/incidents-open", params={"at": "0001-01-01T00:00:00Z"}, headers=good
+            "/api/v1/gaps/incidents-open", params={"at": "1970-01-01T00:00:00Z"}, headers=good
         )
         assert earliest.status_code == 200 and earliest.json()["total"] == 0
+        # An instant without an offset is UTC, a bare date is midnight UTC.
+        for given, utc in (
+            ("2026-10-01T12:00:00", "2026-10-01T12:00:00Z"),
+            ("2026-10-01", "2026-10-01T00:00:00Z"),
+        ):
+            naive = await http.get("/api/v1/gaps/incidents-open", params={"at": given}, headers=good)
+            assert naive.status_code == 200 and naive.json()["as_of"] == utc, naive.text
         for path, params in [
             ("vulnerabilities-past-sla", {"severity": "urgent"}),
             ("vulnerabilities-past-sla", {"severity": "info"}),
@@ -255,7 +262,8 @@ async def test_access_validation_and_default_instant(api: str, db: asyncpg.Conne
             ("incidents-open", {"limit": 0}),
             ("incidents-open", {"limit": 501}),
             ("incidents-open", {"offset": -1}),
-            ("incidents-open", {"at": "2026-10-01T12:00:00"}),  # no offset: ambiguous
+            ("incidents-open", {"at": "0001-01-01T00:00:00Z"}),  # before 1970: refused, not overflowed
+            ("incidents-open", {"at": "9999-12-31T23:59:59-14:00"}),
             ("incidents-open", {"at": "yesterday"}),
             ("incidents-open", {"at": "0001-01-01T00:30:00+01:00"}),  # no UTC equivalent
             ("edr-uncovered", {"business_unit": "pay\x00ments"}),
