@@ -100,3 +100,19 @@ def minimal(letter: DeadLetter) -> DeadLetter:
     if dropped := earlier + sum(1 for k, _ in letter.headers if not k.startswith(PREFIX)):
         headers = [(k, v) for k, v in headers if k != counted] + [(counted, str(dropped).encode())]
     return DeadLetter(letter.key, value, headers)
+
+
+def unreadable(topic: str, partition: int, offset: int, fetch_bytes: int) -> DeadLetter:
+    """A dead letter for a record the client could not fetch at all (larger than its fetch size)."""
+    detail = f"the record is larger than the consumer's fetch size ({fetch_bytes} bytes): fetch it by offset"
+    return DeadLetter(
+        None,
+        None,
+        [
+            (f"{PREFIX}reason", b"too_large"),
+            (f"{PREFIX}detail", detail.encode()),
+            (f"{PREFIX}topic", topic.encode()),
+            (f"{PREFIX}partition", str(partition).encode()),
+            (f"{PREFIX}offset", str(offset).encode()),
+        ],
+    )

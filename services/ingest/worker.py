@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeAlias, TypeVar
 
 import asyncpg
@@ -18,7 +19,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RecordTooLargeError
 
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.attribution import submitter
@@ -29,7 +30,15 @@ from trustline.shared.settings import Settings
 from trustline.shared.topics import dlq_topic, event_topics
 
 from . import metrics, overrides
-from .dead_letters import MAX_HEADER_BYTES, MAX_KEY_BYTES, DeadLetter, Origin, dead_letter, minimal
+from .dead_letters import (
+    MAX_HEADER_BYTES,
+    MAX_KEY_BYTES,
+    DeadLetter,
+    Origin,
+    dead_letter,
+    minimal,
+    unreadable,
+)
 from .store import StoreResult, store_events
 
 log = logging.getLogger(__name__)
@@ -89,6 +98,10 @@ class IngestWorker:
         self._pending: asyncio.Task[None] | None = None
         self._decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
         self._attribution = settings.attribution_key()
+        if self._attribution is None:
+            log.warning(
+                "no TRUSTLINE_INGEST_ATTRIBUTION_SECRET: every event is attributed to its Kafka topic"
+            )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers(),
             group_id=settings.consumer_group,
@@ -113,10 +126,14 @@ class IngestWorker:
         try:
             await self._retry("start the broker clients", self._start)
             while not self._stop.is_set():
-                batch = await self._consumer.getmany(
-                    timeout_ms=self._settings.ingest_poll_timeout_ms,
-                    max_records=self._settings.ingest_batch_max,
-                )
+                try:
+                    batch = await self._consumer.getmany(
+                        timeout_ms=self._settings.ingest_poll_timeout_ms,
+                        max_records=self._settings.ingest_batch_max,
+                    )
+                except RecordTooLargeError as exc:  # the client skips it: say so before offsets move past
+                    await self._retry("dead-letter an unreadable record", partial(self._unreadable, exc))
+                    continue
                 if batch:
                     await self._submit(batch)
                 await metrics.observe_lag(self._consumer)
@@ -274,6 +291,17 @@ class IngestWorker:
                 record.topic, record.partition, record.offset, result.__class__.__name__,
             )  # fmt: skip
             await (await self._send(dlq_topic(record.topic), minimal(letter)))
+
+    async def _unreadable(self, exc: RecordTooLargeError) -> None:
+        """Dead-letter a marker for a record larger than the fetch size (a broker that truncates)."""
+        _, tp, offset, fetch_bytes = exc.args
+        log.error(
+            "%s[%d]@%d is larger than the fetch size: dead-lettered unread", tp.topic, tp.partition, offset
+        )
+        metrics.EVENTS.labels(tp.topic, "dead_lettered").inc()
+        metrics.DEAD_LETTERS.labels(tp.topic, "too_large").inc()
+        letter = unreadable(tp.topic, tp.partition, offset, fetch_bytes)
+        await (await self._send(dlq_topic(tp.topic), letter))
 
     async def _send(self, topic: str, letter: DeadLetter) -> asyncio.Future[object]:
         """Queue one dead letter; a refusal by the client itself (say, too large) is in the future too."""

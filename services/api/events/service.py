@@ -59,6 +59,10 @@ class Publisher:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        if settings.attribution_key() is None:
+            log.warning(
+                "no TRUSTLINE_INGEST_ATTRIBUTION_SECRET: HTTP events will be attributed to their topic"
+            )
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 

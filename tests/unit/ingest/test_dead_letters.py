@@ -11,6 +11,7 @@ from trustline.ingest.dead_letters import (
     Origin,
     dead_letter,
     minimal,
+    unreadable,
 )
 from trustline.shared.events import Rejection
 
@@ -82,3 +83,11 @@ def test_the_smaller_copy_keeps_our_headers_and_a_sample() -> None:
     )
     assert headers["trustline-dlq-original-sha256"] == hashlib.sha256(value).hexdigest().encode()
     assert "x-tool" not in headers
+
+
+def test_a_record_too_large_to_fetch_is_still_dead_lettered_by_position() -> None:
+    headers = dict(unreadable("trustline.edr", 4, 99, 2_097_152).headers)
+    assert headers["trustline-dlq-reason"] == b"too_large"
+    assert (headers["trustline-dlq-topic"], headers["trustline-dlq-partition"], headers["trustline-dlq-offset"]) == (
+        b"trustline.edr", b"4", b"99")  # fmt: skip
+    assert b"2097152" in headers["trustline-dlq-detail"]
