@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_HOST = "127.0.0.1"
+# Development only: prod uses TRUSTLINE_INGEST_ATTRIBUTION_SECRET or no attribution signature at all.
+DEV_ATTRIBUTION_KEY = b"trustline-dev-attribution"
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,9 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(default=1, ge=1, le=16)
     consumer_group: str = "trustline-ingest"
 
+    # Shared by the API and the ingest workers: signs which key submitted an HTTP-ingested record.
+    # Unset in prod: every raw event is attributed to its Kafka topic only.
+    ingest_attribution_secret: SecretStr | None = None
     ingest_batch_max: int = Field(default=5000, ge=1, le=100_000)
     ingest_poll_timeout_ms: int = Field(default=500, ge=10, le=60_000)
     max_event_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -94,6 +99,12 @@ class Settings(BaseSettings):
     def asyncpg_dsn(self) -> str:
         """The database URL in the form asyncpg takes."""
         return self.sqlalchemy_url().replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def attribution_key(self) -> bytes | None:
+        """The HMAC key for submitter attribution (a fixed development value in dev when unset)."""
+        if self.ingest_attribution_secret is not None:
+            return self.ingest_attribution_secret.get_secret_value().encode()
+        return DEV_ATTRIBUTION_KEY if self.env == "dev" else None
 
     def bootstrap_servers(self) -> str:
         """The Kafka bootstrap servers."""
