@@ -26,7 +26,10 @@ router = APIRouter(prefix="/api/v1/risk-acceptances", tags=["risk acceptances"])
 Proposer = Annotated[Principal, Depends(requires("risk:propose"))]
 Approver = Annotated[Principal, Depends(requires("risk:approve"))]
 # The reason is optional, and so is the body that carries it.
-OptionalDecision = Annotated[Decision | None, Body()]
+OptionalDecision = Annotated[
+    Decision | None,
+    Body(openapi_examples={"reason": {"summary": "With a reason", "value": {"reason": "controls verified"}}}),
+]
 
 
 def _reason(body: Decision | None) -> str | None:
