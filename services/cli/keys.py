@@ -14,11 +14,10 @@ from trustline.api.auth.principals import ascii_name
 
 from .db import with_connection
 from .inputs import expiry_instant
-from .output import print_json, print_table, when
+from .output import literal, print_json, print_table, when
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: create (shown once), list, revoke.")
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @keys_app.command()
@@ -48,7 +47,7 @@ def create(
             )
         )
     except ValueError as exc:
-        err.print(f"[red]refused:[/] {exc}")
+        err.print(f"[red]refused:[/] {literal(str(exc))}")
         raise typer.Exit(1) from exc
     print(key)
 
@@ -80,6 +79,6 @@ def list_(
 def revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix, as `keys list` shows it")]) -> None:
     """Revoke a key at once."""
     if not with_connection(lambda c: keys.revoke_key(c, prefix=prefix, now=datetime.now(UTC))):
-        err.print(f"no active key with prefix {ascii_name(prefix)}")
+        err.print(f"no active key with prefix {literal(ascii_name(prefix))}")
         raise typer.Exit(1)
-    console.print(f"revoked {ascii_name(prefix)}")
+    print(f"revoked {ascii_name(prefix)}")

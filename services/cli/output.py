@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Final
 
 from rich.console import Console
+from rich.markup import escape as escape_markup
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +28,11 @@ def escape(text: str) -> str:
         ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _ESCAPED else ch
         for ch in text
     )
+
+
+def literal(text: str) -> str:
+    """`text` escaped for a rich console message: no control characters, no markup."""
+    return escape_markup(escape(text))
 
 
 def when(value: datetime | str | None) -> str:

@@ -21,12 +21,12 @@ from trustline.shared.settings import get_settings
 
 from .api_client import Api, ApiError, default_url, path, read_key, refuse_cleartext
 from .inputs import parse_expiry
-from .output import escape, print_json, print_table, when
+from .output import escape, literal, print_json, print_table, when
 
 risk_app = typer.Typer(
     no_args_is_help=True, help="The risk-acceptance registry over the API: propose, decide, list, show."
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 ApiUrl = Annotated[
     str | None,
     typer.Option("--api-url", help="The API (default TRUSTLINE_API_URL, else TRUSTLINE_API_HOST:PORT)"),
@@ -52,7 +52,7 @@ def _call(api_url: str | None, key_file: Path | None, *, write: bool, **request:
             raise ApiError("changes need an API key: set TRUSTLINE_API_KEY or pass --key-file")
         return Api(url, key).call(**request)
     except ApiError as exc:
-        err.print(f"[red]refused:[/] {exc}")
+        err.print(f"[red]refused:[/] {literal(str(exc))}")
         raise typer.Exit(1) from exc
 
 
@@ -101,7 +101,7 @@ def propose(
     print(f"covers now: {found['covered']} {found['findings']} rated {made['severity']} or lower; "
           f"{found['exceeding']} in scope rated higher")  # fmt: skip
     for warning in made["warnings"]:
-        err.print(f"[yellow]warning:[/] {escape(warning)}")
+        err.print(f"[yellow]warning:[/] {literal(warning)}")
 
 
 def _decision(action: str, verb: str) -> None:
