@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from trustline.shared.settings import Settings
 from .output import escape
 
 TIMEOUT_SECONDS = 30.0
+_KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
 class ApiError(Exception):
@@ -57,6 +59,8 @@ class Api:
         try:
             with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                 return json.load(response)
+        except json.JSONDecodeError as exc:
+            raise ApiError(f"{url} did not answer JSON: is it the Trustline API?") from exc
         except urllib.error.HTTPError as exc:
             raise ApiError(_problem(exc)) from exc
         except (urllib.error.URLError, OSError) as exc:
@@ -95,23 +99,30 @@ def default_url(settings: Settings) -> str:
 
 def read_key(key_file: Path | None, settings: Settings) -> str | None:
     """The key from `key_file` (its first line), else TRUSTLINE_API_KEY, else None."""
-    if key_file is not None:
-        try:
-            lines = key_file.read_text("utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ApiError(f"cannot read the key file {key_file}: {exc}") from exc
-        if not lines or not lines[0].strip():
-            raise ApiError(f"the key file {key_file} is empty")
-        return lines[0].strip()
-    return settings.api_key.get_secret_value() if settings.api_key is not None else None
+    key = _key_text(key_file) if key_file is not None else None
+    if key is None and settings.api_key is not None:
+        key = settings.api_key.get_secret_value().strip()
+    if key is not None and not _KEY_CHARACTERS.fullmatch(key):
+        raise ApiError("the API key holds characters no key has (printable ASCII without spaces)")
+    return key
 
 
-def refuse_cleartext(url: str, settings: Settings) -> None:
-    """In prod, ApiError for a key that would travel over plain HTTP to another machine."""
+def _key_text(key_file: Path) -> str:
+    try:
+        lines = key_file.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ApiError(f"cannot read the key file {key_file}: {exc}") from exc
+    if not lines or not lines[0].strip():
+        raise ApiError(f"the key file {key_file} is empty")
+    return lines[0].strip()
+
+
+def check_url(url: str, settings: Settings, *, with_key: bool) -> None:
+    """ApiError for a URL that is not http(s), or in prod for a key sent over plain HTTP to another host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiError(f"the API URL must be http(s)://host[:port], got {url!r}")
-    if settings.env != "prod" or parts.scheme == "https":
+    if not with_key or settings.env != "prod" or parts.scheme == "https":
         return
     host = parts.hostname
     try:

@@ -19,7 +19,7 @@ from rich.console import Console
 from trustline.api.auth.principals import ascii_name
 from trustline.shared.settings import get_settings
 
-from .api_client import Api, ApiError, default_url, path, read_key, refuse_cleartext
+from .api_client import Api, ApiError, check_url, default_url, path, read_key
 from .inputs import parse_expiry
 from .output import escape, literal, print_json, print_table, when
 
@@ -46,9 +46,8 @@ def _call(api_url: str | None, key_file: Path | None, *, write: bool, **request:
     try:
         url = api_url or default_url(settings)
         key = read_key(key_file, settings)
-        if key is not None:
-            refuse_cleartext(url, settings)
-        elif write:
+        check_url(url, settings, with_key=key is not None)
+        if key is None and write:
             raise ApiError("changes need an API key: set TRUSTLINE_API_KEY or pass --key-file")
         return Api(url, key).call(**request)
     except ApiError as exc:
