@@ -66,5 +66,7 @@ async def test_keys_are_created_canonical_with_expiry_and_listed_for_scripts(
     assert (scanner["state"], scanner["sources"], scanner["last_used_at"]) == ("expired", ["qualys/*"], None)
     assert {k["principal"] for k in as_json} == {"alice", "scanner", "\u0430\u0441\u0435"}
     unknown = keys(clean, "revoke", "[/]\x1b[2J")  # neither markup nor a terminal escape
-    assert unknown.returncode == 1 and "no active key with prefix [/]\\x1b[2J" in unknown.stderr, unknown.stderr
+    assert unknown.returncode == 1 and "no active key with prefix [/]\\x1b[2J" in unknown.stderr, (
+        unknown.stderr
+    )
     assert "secret_hash" not in scanner and all(set(k) >= {"expires_at", "created_at"} for k in as_json)
