@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     api_max_batch_events: int = Field(default=1000, ge=1, le=100_000)  # items per POST /api/v1/events
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # The `trustline risk` commands are API clients: where the API is (default: api_host and api_port)
+    # and the key they act with, e.g. TRUSTLINE_API_KEY=tl_... (or `--key-file`).
+    api_url: str | None = None
+    api_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _prod_needs_explicit_endpoints(self) -> Settings:
