@@ -77,8 +77,8 @@ class VulnerabilityPastSla(BaseModel):
 
     model_config = _example(
         asset_id="host-0042", vulnerability_id="CVE-2026-1234", severity="critical", kev=True,
-        business_unit="payments", detected_at="2026-09-20T12:00:00Z", age_days=11.0, sla_days=7,
-        days_overdue=4.0,
+        business_unit="payments", detected_at="2026-09-20T12:00:00Z", age_seconds=950400.0, sla_days=7,
+        overdue_seconds=345600.0,
     )  # fmt: skip
     asset_id: str
     vulnerability_id: str
@@ -86,9 +86,11 @@ class VulnerabilityPastSla(BaseModel):
     kev: bool
     business_unit: str = Field(description="the asset's business unit at T; `unassigned` when unknown")
     detected_at: datetime = Field(description="when this cycle opened (re-detections never restart it)")
-    age_days: float = Field(description="T - detected_at, in fractional days")
-    sla_days: int
-    days_overdue: float = Field(description="age_days - sla_days (their sum is security_debt_days)")
+    age_seconds: float = Field(description="T - detected_at, in seconds")
+    sla_days: int = Field(description="the severity's SLA (policy sla_days), in days as the policy sets it")
+    overdue_seconds: float = Field(
+        description="age_seconds - sla_days x 86400 (their sum is security_debt_seconds)"
+    )
 
 
 class FailingCheck(BaseModel):

@@ -185,8 +185,7 @@ async def identities_without_mfa(
 _PAST_SLA = f"""
 WITH {OPEN_CYCLES_CTES}
 SELECT asset_id, vulnerability_id, severity, kev, business_unit, detected_at,
-       age / 86400.0 AS age_days, (sla_seconds / 86400)::int AS sla_days,
-       (age - sla_seconds) / 86400.0 AS days_overdue
+       age AS age_seconds, (sla_seconds / 86400)::int AS sla_days, age - sla_seconds AS overdue_seconds
 FROM opened
 WHERE NOT accepted AND age > sla_seconds
   AND ($4::text IS NULL OR business_unit = $4) AND ($5::text IS NULL OR severity = $5)
@@ -212,7 +211,7 @@ async def vulnerabilities_past_sla(
         at=at,
         sql=_PAST_SLA,
         args=args,
-        order="days_overdue DESC, asset_id, vulnerability_id",
+        order="overdue_seconds DESC, asset_id, vulnerability_id",
         limit=limit,
         offset=offset,
     )

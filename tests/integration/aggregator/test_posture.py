@@ -95,9 +95,11 @@ async def test_accepted_findings_count_again_with_their_clocks_when_the_acceptan
         )
 
     before = await snapshot(db)
-    # h1's cycle is accepted; h2's is 40 d old against the 30 d SLA: breached, 10 days of debt.
+    # h1's cycle is accepted; h2's is 40 d old against the 30 d SLA: breached, 10 days (864000 s) of debt.
     assert (open_(before, "accepted"), open_(before, "breached"), open_(before, "within_sla")) == (1, 1, 0)
-    assert sample(before, "trustline_security_debt_days", business_unit="retail", severity="high") == 10
+    assert (
+        sample(before, "trustline_security_debt_seconds", business_unit="retail", severity="high") == 864000
+    )
     assert (
         sample(
             before,
@@ -110,6 +112,9 @@ async def test_accepted_findings_count_again_with_their_clocks_when_the_acceptan
     )
 
     after = await snapshot(db, T + 2 * D)
-    # The acceptance expired at T+1d: both count, with clocks from T-40d: 42 d old, 12 days of debt each.
+    # The acceptance expired at T+1d: both count, with clocks from T-40d: 42 d old, 12 days of debt each,
+    # 24 d = 2073600 s.
     assert (open_(after, "accepted"), open_(after, "breached")) == (0, 2)
-    assert sample(after, "trustline_security_debt_days", business_unit="retail", severity="high") == 24
+    assert (
+        sample(after, "trustline_security_debt_seconds", business_unit="retail", severity="high") == 2073600
+    )

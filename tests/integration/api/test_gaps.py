@@ -16,6 +16,7 @@ from trustline.api.auth import service as keys
 from .gaps_scenario import build
 
 pytestmark = pytest.mark.integration
+DAY = 86400.0
 
 
 def total(m: Series, name: str, **labels: str) -> float:
@@ -145,27 +146,28 @@ async def test_vulnerabilities_past_sla(api: str, db: asyncpg.Connection) -> Non
     async with httpx.AsyncClient(base_url=api) as http:
         get = Client(http, await reader(db))
         body = await get("vulnerabilities-past-sla")
-        # days overdue = age - SLA: CVE-3 100-90, CVE-11 130-120, CVE-2 40-30 (ties by asset, then CVE id),
+        # overdue = age - SLA (in days here, in seconds in the answer): CVE-3 100-90, CVE-11 130-120, CVE-2
+        # 40-30 (ties by asset, then CVE id),
         # CVE-12 95-90, CVE-1 10-7, CVE-6 9-7 (its acceptance covers payments only). Left out: CVE-4 (5 of 7 d),
         # CVE-5 (accepted), CVE-7 (asset retired), CVE-8 (remediated), CVE-9 (30 d: exactly its high SLA once
         # re-detected as high, clock from the first detection), CVE-10 (info).
-        assert ids(body, "asset_id", "vulnerability_id", "business_unit", "severity", "days_overdue") == [
-            ("hx", "CVE-3", "unassigned", "medium", 10.0),
-            ("srv-ret", "CVE-11", "retail", "low", 10.0),
-            ("srv-ret", "CVE-2", "retail", "high", 10.0),
-            ("srv-pay", "CVE-12", "payments", "medium", 5.0),
-            ("srv-pay", "CVE-1", "payments", "critical", 3.0),
-            ("srv-ret", "CVE-6", "retail", "critical", 2.0),
+        assert ids(body, "asset_id", "vulnerability_id", "business_unit", "severity", "overdue_seconds") == [
+            ("hx", "CVE-3", "unassigned", "medium", 10 * DAY),
+            ("srv-ret", "CVE-11", "retail", "low", 10 * DAY),
+            ("srv-ret", "CVE-2", "retail", "high", 10 * DAY),
+            ("srv-pay", "CVE-12", "payments", "medium", 5 * DAY),
+            ("srv-pay", "CVE-1", "payments", "critical", 3 * DAY),
+            ("srv-ret", "CVE-6", "retail", "critical", 2 * DAY),
         ]
         first = body["items"][0]
-        assert (first["age_days"], first["sla_days"], first["kev"]) == (100.0, 90, False)
+        assert (first["age_seconds"], first["sla_days"], first["kev"]) == (100 * DAY, 90, False)
         assert datetime.fromisoformat(first["detected_at"]) == T - 100 * D
         assert body["total"] == 6 == total(m, "trustline_vulnerabilities_open", sla_status="breached")
-        # The overdue days add up to the security debt: 10 + 10 + 10 + 5 + 3 + 2 = 40.
+        # The overdue times add up to the security debt: 10 + 10 + 10 + 5 + 3 + 2 = 40 days.
         assert (
-            total(m, "trustline_security_debt_days")
-            == pytest.approx(40)
-            == sum(i["days_overdue"] for i in body["items"])
+            total(m, "trustline_security_debt_seconds")
+            == pytest.approx(40 * DAY)
+            == sum(i["overdue_seconds"] for i in body["items"])
         )
         critical = await get("vulnerabilities-past-sla", severity="critical")
         assert ids(critical, "vulnerability_id") == ["CVE-1", "CVE-6"] and critical["total"] == total(
@@ -180,8 +182,9 @@ async def test_vulnerabilities_past_sla(api: str, db: asyncpg.Connection) -> Non
         # CVE-7 15-7 (srv-old not yet retired), then CVE-3 95-90 and CVE-2 35-30. CVE-11 was accepted then;
         # CVE-12 was exactly at its 90 d SLA; CVE-1 and CVE-6 within theirs.
         past = await get("vulnerabilities-past-sla", at=(T - 5 * D).isoformat())
-        assert ids(past, "vulnerability_id", "days_overdue") == [
-            ("CVE-8", 75.0), ("CVE-9", 18.0), ("CVE-5", 15.0), ("CVE-7", 8.0), ("CVE-3", 5.0), ("CVE-2", 5.0)]  # fmt: skip
+        assert ids(past, "vulnerability_id", "overdue_seconds") == [
+            ("CVE-8", 75 * DAY), ("CVE-9", 18 * DAY), ("CVE-5", 15 * DAY), ("CVE-7", 8 * DAY), ("CVE-3", 5 * DAY),
+            ("CVE-2", 5 * DAY)]  # fmt: skip
         then = await snapshot(db, T - 5 * D)
         assert past["total"] == 6 == total(then, "trustline_vulnerabilities_open", sla_status="breached")
 

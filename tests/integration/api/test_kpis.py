@@ -115,12 +115,14 @@ def check_headline(k: dict[str, Any]) -> None:
         "within_sla": 1,
         "breached": 1,
         "accepted": 0,
-        "security_debt_days": pytest.approx(3),
+        "security_debt_seconds": pytest.approx(3 * 86400),
     }
     high = patch["high"]
     assert high["sla_compliance"] == {"numerator": 0, "denominator": 1, "ratio": 0.0}
     assert high["p50_seconds"] == high["p90_seconds"] == pytest.approx(38 * 86400)
-    assert high["open"]["breached"] == 1 and high["open"]["security_debt_days"] == pytest.approx(15)
+    assert high["open"]["breached"] == 1 and high["open"]["security_debt_seconds"] == pytest.approx(
+        15 * 86400
+    )
     # No medium remediations: the ratio is absent, not 0.
     assert patch["medium"]["sla_compliance"] == {"numerator": 0, "denominator": 0, "ratio": None}
     assert patch["medium"]["p50_seconds"] is None
