@@ -20,6 +20,8 @@ TTP, INCIDENT = "trustline_time_to_patch_seconds", "trustline_incident_duration_
 EDR = "trustline:edr_coverage:ratio"
 BREACHED = "trustline:vulnerabilities_past_sla_by_severity:sum"
 ACCEPTANCES = "trustline:risk_acceptances_by_status:sum"
+# Label values the aggregator leader folded into `other` (only the leader reports it).
+FOLDED_EXPR = "max by (label) (trustline_aggregation_label_values_folded)"
 
 
 class Limit(BaseModel):
@@ -47,6 +49,7 @@ class Thresholds(BaseModel):
     snapshot_stale: Limit
     dead_letters: Limit
     consumer_lag: Limit
+    label_cap: Limit
 
 
 def load_thresholds(path: Path = THRESHOLDS_FILE) -> Thresholds:
@@ -142,7 +145,7 @@ def _not(values: tuple[str, ...], label: str = "source") -> tuple[str, ...]:
 
 
 def _pipeline_alerts(t: Thresholds) -> list[Any]:
-    s, st, d, lag = t.source_silent, t.snapshot_stale, t.dead_letters, t.consumer_lag
+    s, st, d, lag, cap = t.source_silent, t.snapshot_stale, t.dead_letters, t.consumer_lag, t.label_cap
     lag_expr = "sum by (topic) (max by (topic, partition) (trustline_ingest_consumer_lag))"
     return [
         _alert(t, "TrustlineSourceSilent",
@@ -161,6 +164,11 @@ def _pipeline_alerts(t: Thresholds) -> list[Any]:
         _alert(t, "TrustlineConsumerLagHigh", f"{lag_expr} > {lag.above:g}", lag, "warning",
                "Ingest is {{ $value }} records behind on {{ $labels.topic }}",
                "The ingest consumer group is falling behind its topic."),
+        _alert(t, "TrustlineLabelCapReached", f"{FOLDED_EXPR} > {cap.above:g}", cap, "warning",
+               "Label {{ $labels.label }} is over its cap: {{ $value }} values folded into other",
+               "A label has more distinct values than its cap (TRUSTLINE_MAX_BUSINESS_UNITS or "
+               "TRUSTLINE_MAX_SOURCES): the excess share one `other` series, so their own figures (for a "
+               "source: its silence) are no longer visible on their own."),
     ]  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from grafana.generator.__main__ import BOARDS, ROOT, render_all
-from trustline.aggregator import loop
+from trustline.aggregator import loop, telemetry
 from trustline.ingest import metrics as ingest_metrics
 from trustline.shared.catalog import FAMILIES, family_of
 
@@ -23,7 +23,8 @@ def pipeline_sample_names() -> set[str]:
     """Sample names the ingest worker and the aggregator expose, from their own collectors."""
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
     collectors = [ingest_metrics.EVENTS, ingest_metrics.DEAD_LETTERS, ingest_metrics.BATCH_SECONDS,
-                  ingest_metrics.LAST_COMMIT, ingest_metrics.LAG, loop.DURATION, loop.LAST_SUCCESS]  # fmt: skip
+                  ingest_metrics.LAST_COMMIT, ingest_metrics.LAG, loop.DURATION, loop.LAST_SUCCESS,
+                  telemetry.LABEL_VALUES_FOLDED]  # fmt: skip
     return {m.name + s for c in collectors for m in c.describe() for s in suffixes[m.type]}
 
 
