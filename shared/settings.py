@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_HOST = "127.0.0.1"
 # Development only: prod uses TRUSTLINE_INGEST_ATTRIBUTION_SECRET or no attribution signature at all.
 DEV_ATTRIBUTION_KEY = b"trustline-dev-attribution"
+DEFAULT_MAX_SOURCES = 100  # `source` label values per snapshot (the aggregator's default too)
 
 
 class Settings(BaseSettings):
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     aggregation_interval_seconds: float = Field(default=5.0, gt=0)
     snapshot_refresh_seconds: float = Field(default=1.0, gt=0)
     max_business_units: int = Field(default=50, ge=2, le=10_000)
+    # `source` label values per snapshot: the most recently active keep a series, the rest fold into `other`.
+    max_sources: int = Field(default=DEFAULT_MAX_SOURCES, ge=2, le=10_000)
     # Metric history: every snapshot for this many days, then one per hour, then nothing.
     history_full_resolution_days: int = Field(default=14, ge=1)
     history_retention_days: int = Field(default=400, ge=1)
