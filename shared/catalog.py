@@ -26,7 +26,9 @@ FAMILIES: Final = {
         Family("trustline_patch_remediations", _G, "Cycles closed in the window, by SLA met or missed"),
         Family("trustline_vulnerabilities_open", _G, "Open vulnerability cycles by SLA status"),
         Family("trustline_vulnerability_backlog", _G, "Open vulnerability cycles by age bucket"),
-        Family("trustline_security_debt_days", _G, "Sum of days past SLA over open, not accepted cycles"),
+        Family(
+            "trustline_security_debt_seconds", _G, "Sum of the time past SLA of open, not accepted cycles"
+        ),
         Family("trustline_vulnerability_oldest_open_age_seconds", _G, "Age of the oldest open cycle"),
         Family(
             "trustline_edr_assets_expected",

@@ -235,6 +235,21 @@ api_keys = Table(
     _ts("last_used_at", nullable=True),
 )
 
+# Operators' decisions about single Kafka records the workers must not store: `skip` commits past the
+# record, `quarantine` dead-letters it. Rows are never deleted: they are the audit trail of those decisions.
+ingest_overrides = Table(
+    "ingest_overrides",
+    metadata,
+    Column("topic", Text, primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, primary_key=True),
+    Column("action", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    _ts("requested_at"),
+    CheckConstraint("action IN ('skip', 'quarantine')", name="action"),
+)
+
 snapshots = Table(
     "snapshots",
     metadata,

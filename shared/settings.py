@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_HOST = "127.0.0.1"
+# Development only: prod uses TRUSTLINE_INGEST_ATTRIBUTION_SECRET or no attribution signature at all.
+DEV_ATTRIBUTION_KEY = b"trustline-dev-attribution"
+DEFAULT_MAX_SOURCES = 100  # `source` label values per snapshot (the aggregator's default too)
 
 
 class Settings(BaseSettings):
@@ -32,6 +35,9 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(default=1, ge=1, le=16)
     consumer_group: str = "trustline-ingest"
 
+    # Shared by the API and the ingest workers: signs which key submitted an HTTP-ingested record.
+    # Unset in prod: every raw event is attributed to its Kafka topic only.
+    ingest_attribution_secret: SecretStr | None = None
     ingest_batch_max: int = Field(default=5000, ge=1, le=100_000)
     ingest_poll_timeout_ms: int = Field(default=500, ge=10, le=60_000)
     max_event_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -39,6 +45,8 @@ class Settings(BaseSettings):
     aggregation_interval_seconds: float = Field(default=5.0, gt=0)
     snapshot_refresh_seconds: float = Field(default=1.0, gt=0)
     max_business_units: int = Field(default=50, ge=2, le=10_000)
+    # `source` label values per snapshot: the most recently active keep a series, the rest fold into `other`.
+    max_sources: int = Field(default=DEFAULT_MAX_SOURCES, ge=2, le=10_000)
     # Metric history: every snapshot for this many days, then one per hour, then nothing.
     history_full_resolution_days: int = Field(default=14, ge=1)
     history_retention_days: int = Field(default=400, ge=1)
@@ -61,6 +69,10 @@ class Settings(BaseSettings):
     api_max_batch_events: int = Field(default=1000, ge=1, le=100_000)  # items per POST /api/v1/events
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # The `trustline risk` commands are API clients: where the API is (default: api_host and api_port)
+    # and the key they act with, e.g. TRUSTLINE_API_KEY=tl_... (or `--key-file`).
+    api_url: str | None = None
+    api_key: SecretStr | None = None
     # HTTP hygiene: connections that have not sent a request's headers within this are closed (408),
     # and when set, requests whose Host is not listed (`*.example.com` for subdomains) get 400.
     api_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
@@ -103,6 +115,12 @@ class Settings(BaseSettings):
     def asyncpg_dsn(self) -> str:
         """The database URL in the form asyncpg takes."""
         return self.sqlalchemy_url().replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def attribution_key(self) -> bytes | None:
+        """The HMAC key for submitter attribution (a fixed development value in dev when unset)."""
+        if self.ingest_attribution_secret is not None:
+            return self.ingest_attribution_secret.get_secret_value().encode()
+        return DEV_ATTRIBUTION_KEY if self.env == "dev" else None
 
     def bootstrap_servers(self) -> str:
         """The Kafka bootstrap servers."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -49,6 +50,26 @@ def produce(bootstrap: str, records: Iterable[tuple[str, bytes | dict[str, Any]]
         producer.produce(topic, payload, on_delivery=on_delivery)
     assert producer.flush(30) == 0, "messages still in flight after 30 s"
     assert not errors, errors
+
+
+def read_topic(bootstrap: str, topic: str, expected: int, *, seconds: float = 60.0) -> list[Message]:
+    """Records of every partition of `topic` from the start, with librdkafka (no consumer-group join)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
+         "fetch.max.bytes": 64 * 1024 * 1024}
+    )  # fmt: skip
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        got: list[Message] = []
+        deadline = time.monotonic() + seconds
+        while len(got) < expected and time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is not None and msg.error() is None:
+                got.append(msg)
+        return got
+    finally:
+        consumer.close()
 
 
 def parse_metrics(text: str) -> Series:

@@ -57,10 +57,15 @@ async def load(conn: asyncpg.Connection, events: Iterable[dict[str, Any]]) -> No
 
 
 async def snapshot(
-    conn: asyncpg.Connection, at: datetime = T, *, policy: Policy | None = None, max_business_units: int = 50
+    conn: asyncpg.Connection,
+    at: datetime = T,
+    *,
+    policy: Policy | None = None,
+    max_business_units: int = 50,
+    max_sources: int = 100,
 ) -> Series:
     """Every sample of the snapshot at `at`, keyed like parsed /metrics."""
     samples = await compute_snapshot(
-        conn, at=at, policy=policy or Policy(), max_business_units=max_business_units
+        conn, at=at, policy=policy or Policy(), max_business_units=max_business_units, max_sources=max_sources
     )
     return {(s.name, frozenset(s.labels.items())): s.value for s in samples}

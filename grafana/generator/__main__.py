@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,8 @@ from .panels import to_json
 from .rules import alert_rules, load_thresholds, recording_rules, to_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where the published runbooks live, for this run only (the committed rules keep the file's default).
+RUNBOOK_ENV = "TRUSTLINE_RUNBOOK_BASE_URL"
 BOARDS: dict[str, Callable[[], db.Dashboard]] = {
     "overview.json": overview.dashboard,
     "vulnerabilities.json": vulnerabilities.dashboard,
@@ -23,22 +26,24 @@ BOARDS: dict[str, Callable[[], db.Dashboard]] = {
 }
 
 
-def render_all() -> dict[Path, str]:
+def render_all(*, runbook_base_url: str | None = None) -> dict[Path, str]:
     """Every generated file (path under grafana/) and its content."""
     out = {ROOT / "dashboards" / name: to_json(make()) for name, make in BOARDS.items()}
     out[ROOT / "rules" / "recording.yaml"] = to_yaml(recording_rules())
-    out[ROOT / "rules" / "alerts.yaml"] = to_yaml(alert_rules(load_thresholds()))
+    thresholds = load_thresholds(runbook_base_url=runbook_base_url)
+    out[ROOT / "rules" / "alerts.yaml"] = to_yaml(alert_rules(thresholds))
     return out
 
 
 def main(argv: list[str]) -> int:
     """Write the files, or with --check report the ones that differ and fail."""
-    stale = [p for p, text in render_all().items() if not p.exists() or p.read_text("utf-8") != text]
+    rendered = render_all(runbook_base_url=os.environ.get(RUNBOOK_ENV) or None)
+    stale = [p for p, text in rendered.items() if not p.exists() or p.read_text("utf-8") != text]
     if "--check" in argv:
         for path in stale:
             print(f"out of date: {path.relative_to(ROOT.parent)} (run `make dashboards`)")
         return 1 if stale else 0
-    for path, text in render_all().items():
+    for path, text in rendered.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, "utf-8")
     print(f"wrote {len(BOARDS)} dashboards and 2 rule files under {ROOT.relative_to(ROOT.parent)}/")

@@ -16,7 +16,18 @@ from .panels import (
 )
 from .panels import stat_panel as stat
 from .panels import trend_panel as trend
-from .promql import BU, SEV, cloud_compliance, count, edr_coverage, mean, mfa_coverage, patch_sla
+from .promql import (
+    BU,
+    DAYS_UNIT,
+    SEV,
+    cloud_compliance,
+    count,
+    edr_coverage,
+    in_days,
+    mean,
+    mfa_coverage,
+    patch_sla,
+)
 
 INCIDENTS = "trustline_incident_duration_seconds"
 RESTORE_30D = ('stage="restore"', 'window="30d"', SEV)
@@ -49,7 +60,10 @@ D_CRIT = (
     "Open critical vulnerability cycles older than the critical SLA and not covered by an approved "
     "risk acceptance."
 )
-D_DEBT = "Sum over open, not accepted cycles of the days past their SLA (fractional days)."
+D_DEBT = (
+    "Sum over open, not accepted cycles of the time past their SLA, in days (exported in seconds as "
+    "trustline_security_debt_seconds)."
+)
 
 
 def headline() -> list[AnyPanel]:
@@ -92,7 +106,12 @@ def headline() -> list[AnyPanel]:
             unit="short",
             steps=ZERO_IS_GOOD,
         ),
-        stat("Security debt", D_DEBT, [Q(count("trustline_security_debt_days", BU, SEV))], unit="d"),
+        stat(
+            "Security debt",
+            D_DEBT,
+            [Q(in_days(count("trustline_security_debt_seconds", BU, SEV)))],
+            unit=DAYS_UNIT,
+        ),
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as db
 
 from .panels import AnyPanel, Q, bars_panel, board, stat_panel, trend_panel
-from .rules import Thresholds, load_thresholds
+from .rules import FOLDED_EXPR, Thresholds, components_up, load_thresholds
 
 RATE = "$__rate_interval"
 
@@ -108,7 +108,24 @@ def freshness(t: Thresholds) -> list[AnyPanel]:
             "Seconds since the aggregator leader last stored a snapshot.",
             [Q("time() - max(trustline_aggregation_last_success_timestamp_seconds)")],
             unit="s",
-            steps=((None, "green"), (t.snapshot_stale.after_seconds, "red")),
+            steps=((None, "green"), (t.aggregation_stale.after_seconds, "red")),
+        ),
+        bars_panel(
+            "Components up",
+            "Per scrape target of the Trustline jobs: 1 when Prometheus scraped it at its last attempt, 0 "
+            "when it could not (TrustlineComponentDown after a while).",
+            [Q(components_up(t), "{{job}} {{instance}}")],
+            unit="short",
+            steps=((None, "red"), (1, "green")),
+        ),
+        bars_panel(
+            "Label values folded into other",
+            "Business units and sources beyond their caps (TRUSTLINE_MAX_BUSINESS_UNITS, "
+            "TRUSTLINE_MAX_SOURCES) in the last snapshot: they share the `other` series. Red as soon as any "
+            "is folded (TrustlineLabelCapReached).",
+            [Q(FOLDED_EXPR, "{{label}}")],
+            unit="short",
+            steps=((None, "green"), (t.label_cap.above + 1, "red")),
         ),
     ]
 

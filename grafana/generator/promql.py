@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 REPLICA_LABELS = ("instance", "pod")
+DAY_SECONDS = 86400
+# Grafana's own day unit ("d") rescales to weeks and years; security debt reads best as plain days.
+DAYS_UNIT = "suffix: days"
 BU = 'business_unit=~"$business_unit"'
 SEV = 'severity=~"$severity"'
 
@@ -75,3 +78,8 @@ def quantile(q: float, histogram: str, *m: str, by: Sequence[str] = ()) -> str:
 def count(metric: str, *m: str, by: Sequence[str] = ()) -> str:
     """A deduplicated count summed over the kept labels."""
     return total(snap(metric, *m), by)
+
+
+def in_days(expr: str) -> str:
+    """A family exported in seconds (the Prometheus base unit), shown in days."""
+    return f"{expr} / {DAY_SECONDS}"

@@ -10,6 +10,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import timeseries
 
 from .panels import GOOD_WHEN_HIGH, POSTGRES, AnyPanel, board, thresholds
+from .promql import DAY_SECONDS, DAYS_UNIT
 from .sql import Sql, daily, share
 
 PRIV = "m.labels->>'population' = 'privileged'"
@@ -90,9 +91,12 @@ def patching() -> list[AnyPanel]:
         ),
         _panel(
             "Security debt",
-            "Daily: sum over open, not accepted cycles of the fractional days past their SLA.",
-            daily('sum(m.value) AS "Security debt (days)"', ["trustline_security_debt_days"]),
-            unit="d",
+            "Daily: sum over open, not accepted cycles of the time past their SLA, in days (stored in "
+            "seconds).",
+            daily(
+                f'sum(m.value) / {DAY_SECONDS} AS "Security debt (days)"', ["trustline_security_debt_seconds"]
+            ),
+            unit=DAYS_UNIT,
         ),
     ]
 

@@ -18,7 +18,7 @@ from .panels import (
     trend_panel,
     window_variable,
 )
-from .promql import BU, SEV, count, mean, patch_sla, quantile, snap
+from .promql import BU, DAYS_UNIT, SEV, count, in_days, mean, patch_sla, quantile, snap
 
 TTP = "trustline_time_to_patch_seconds"
 WIN = 'window="$window"'
@@ -94,9 +94,15 @@ def backlog() -> list[AnyPanel]:
         ),
         bars_panel(
             "Security debt by business unit",
-            "Sum over open, not accepted cycles of the fractional days past their severity's SLA.",
-            [Q(count("trustline_security_debt_days", BU, SEV, by=["business_unit"]), "{{business_unit}}")],
-            unit="d",
+            "Sum over open, not accepted cycles of the time past their severity's SLA, in days (exported "
+            "in seconds).",
+            [
+                Q(
+                    in_days(count("trustline_security_debt_seconds", BU, SEV, by=["business_unit"])),
+                    "{{business_unit}}",
+                )
+            ],
+            unit=DAYS_UNIT,
         ),
         _oldest(),
     ]

@@ -37,7 +37,12 @@ async def backfill(
         with track(console, "backfill", len(points)) as progress:
             for at in points:
                 await snapshot_once(
-                    conn, at=at, policy=policy, max_business_units=settings.max_business_units, writer=writer
+                    conn,
+                    at=at,
+                    policy=policy,
+                    max_business_units=settings.max_business_units,
+                    max_sources=settings.max_sources,
+                    writer=writer,
                 )
                 progress.advance(1, note=at.isoformat(timespec="minutes"))
     finally:

@@ -21,7 +21,8 @@ from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 
 from .history import prune
-from .snapshot import snapshot_once
+from .snapshot import snapshot_once, store_snapshot
+from .telemetry import forget_folds, record_folds
 
 log = logging.getLogger(__name__)
 LEADER_LOCK_ID = 0x7472_7573_746C  # one aggregator writes snapshots at a time
@@ -81,21 +82,29 @@ class Aggregator:
                 await conn.close(timeout=5)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        try:
+            await self._snapshots(conn, stop)
+        finally:
+            forget_folds()  # whoever leads next reports the caps; a stale figure here would keep alerting
+
+    async def _snapshots(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         while not stop.is_set():
             at = datetime.now(UTC)
             # The registry records each expiry (audited at its expiry time); the metrics need no wait for it.
             if expired := await registry.expire_due(conn, now=at):
                 log.info("risk register: %d acceptance(s) expired", expired)
-            n, seconds = await snapshot_once(
+            stored = await store_snapshot(
                 conn,
                 at=at,
                 policy=self.policy,
                 max_business_units=self.settings.max_business_units,
+                max_sources=self.settings.max_sources,
                 writer=self.writer,
             )
-            DURATION.observe(seconds)
+            DURATION.observe(stored.seconds)
             LAST_SUCCESS.set_to_current_time()
-            log.debug("snapshot: %d samples in %.3fs", n, seconds)
+            record_folds(stored.folded)
+            log.debug("snapshot: %d samples in %.3fs", stored.samples, stored.seconds)
             if time.monotonic() >= self._next_prune:
                 await self._prune(conn)
             await wait_or_stop(stop, self.settings.aggregation_interval_seconds)
@@ -120,7 +129,12 @@ async def snapshot_at(
     conn = await connect(settings)
     try:
         return await snapshot_once(
-            conn, at=at, policy=policy, max_business_units=settings.max_business_units, writer=writer
+            conn,
+            at=at,
+            policy=policy,
+            max_business_units=settings.max_business_units,
+            max_sources=settings.max_sources,
+            writer=writer,
         )
     finally:
         await conn.close(timeout=5)

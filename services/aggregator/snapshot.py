@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from trustline.shared.policy import Policy
+from trustline.shared.settings import DEFAULT_MAX_SOURCES
 
-from .cardinality import cap_business_units
+from .cardinality import cap_business_units, cap_sources
 from .coverage import coverage_samples
 from .history import write_snapshot
 from .incidents import incident_samples
@@ -21,10 +24,32 @@ from .vulnerabilities import vulnerability_samples
 WORK_MEM = "64MB"
 
 
-async def compute_snapshot(
-    conn: asyncpg.Connection, *, at: datetime, policy: Policy, max_business_units: int
-) -> list[Sample]:
-    """Every family as of `at`: the same code for now, the past and tests."""
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """A snapshot's samples, and per capped label how many values were folded into `other`."""
+
+    samples: list[Sample]
+    folded: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What storing a snapshot took: its sample count, the seconds spent, the label values folded."""
+
+    samples: int
+    seconds: float
+    folded: Mapping[str, int]
+
+
+async def evaluate(
+    conn: asyncpg.Connection,
+    *,
+    at: datetime,
+    policy: Policy,
+    max_business_units: int,
+    max_sources: int = DEFAULT_MAX_SOURCES,
+) -> Evaluated:
+    """Every family as of `at`, under the label caps: the same code for now, the past and tests."""
     samples = [
         *await vulnerability_samples(conn, at=at, policy=policy),
         *await coverage_samples(conn, at=at, policy=policy),
@@ -33,18 +58,64 @@ async def compute_snapshot(
         *await source_samples(conn, at=at),
         Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp()),
     ]
-    return cap_business_units(samples, max_business_units)
+    units = cap_business_units(samples, max_business_units)
+    sources = cap_sources(units.samples, max_sources)
+    return Evaluated(sources.samples, {"business_unit": units.folded, "source": sources.folded})
 
 
-async def snapshot_once(
-    conn: asyncpg.Connection, *, at: datetime, policy: Policy, max_business_units: int, writer: str
-) -> tuple[int, float]:
-    """Compute (in one consistent read) and store the snapshot at `at`; returns (samples, seconds)."""
+async def compute_snapshot(
+    conn: asyncpg.Connection,
+    *,
+    at: datetime,
+    policy: Policy,
+    max_business_units: int,
+    max_sources: int = DEFAULT_MAX_SOURCES,
+) -> list[Sample]:
+    """The samples of the snapshot as of `at` (see `evaluate`)."""
+    found = await evaluate(
+        conn, at=at, policy=policy, max_business_units=max_business_units, max_sources=max_sources
+    )
+    return found.samples
+
+
+async def store_snapshot(
+    conn: asyncpg.Connection,
+    *,
+    at: datetime,
+    policy: Policy,
+    max_business_units: int,
+    max_sources: int = DEFAULT_MAX_SOURCES,
+    writer: str,
+) -> Stored:
+    """Compute (in one consistent read) and store the snapshot at `at`."""
     started = time.perf_counter()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         # Room to hash and group a large estate in memory rather than spilling to disk.
         await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        samples = await compute_snapshot(conn, at=at, policy=policy, max_business_units=max_business_units)
+        found = await evaluate(
+            conn, at=at, policy=policy, max_business_units=max_business_units, max_sources=max_sources
+        )
     seconds = time.perf_counter() - started
-    await write_snapshot(conn, at=at, samples=samples, seconds=seconds, writer=writer)
-    return len(samples), seconds
+    await write_snapshot(conn, at=at, samples=found.samples, seconds=seconds, writer=writer)
+    return Stored(len(found.samples), seconds, found.folded)
+
+
+async def snapshot_once(
+    conn: asyncpg.Connection,
+    *,
+    at: datetime,
+    policy: Policy,
+    max_business_units: int,
+    max_sources: int = DEFAULT_MAX_SOURCES,
+    writer: str,
+) -> tuple[int, float]:
+    """Compute and store the snapshot at `at`; returns (samples, seconds)."""
+    stored = await store_snapshot(
+        conn,
+        at=at,
+        policy=policy,
+        max_business_units=max_business_units,
+        max_sources=max_sources,
+        writer=writer,
+    )
+    return stored.samples, stored.seconds

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from trustline.shared.severity import SEVERITIES
+
 
 def as_of(alias: str) -> str:
     """The version of each entity that holds at T."""
@@ -22,6 +24,31 @@ ACCEPTED_AT: Final = (
     "SELECT r.* FROM risk_acceptances r WHERE r.approved_at <= $1 AND r.expires_at > $1 "
     "AND (r.revoked_at IS NULL OR r.revoked_at > $1)"
 )
+# For an acceptance `r`: approved by T and no longer in force at T (expired or revoked).
+ENDED_AT: Final = "r.approved_at <= $1 AND (r.expires_at <= $1 OR r.revoked_at <= $1)"
+_RANKED: Final = "'{" + ",".join(reversed(SEVERITIES)) + "}'::text[]"  # info first, critical last
+
+
+def within_ceiling(finding: str, acceptance: str) -> str:
+    """The finding's severity is at or below the acceptance's: only then does the acceptance cover it."""
+    return f"array_position({_RANKED}, {finding}) <= array_position({_RANKED}, {acceptance})"
+
+
+def vulnerability_scope(r: str, c: str, business_unit: str) -> str:
+    """Acceptance `r` names cycle `c`: its vulnerability, and its asset and business unit when it sets any."""
+    return (
+        f"{r}.vulnerability_id = {c}.vulnerability_id "
+        f"AND ({r}.asset_id IS NULL OR {r}.asset_id = {c}.asset_id) "
+        f"AND ({r}.business_unit IS NULL OR {r}.business_unit = {business_unit})"
+    )
+
+
+def check_scope(r: str, f: str) -> str:
+    """Acceptance `r` names cloud check `f`: its control, and its resource when it sets one."""
+    return (
+        f"{r}.control_id = {f}.control_id AND ({r}.resource_id IS NULL OR {r}.resource_id = {f}.resource_id)"
+    )
+
 
 # Assets expected to run EDR at T, each with whether it is covered. $2: heartbeat max age (s),
 # $3: inventory staleness (s).
@@ -56,7 +83,8 @@ FROM mfa_factor_versions f WHERE {as_of("f")} AND f.enrolled GROUP BY f.user_id
 
 # Open vulnerability cycles at T on assets not retired, as CTEs ending in `opened`. $2/$3: the SLA
 # severities and their SLA in seconds. A cycle's business unit is its asset's at T (`unassigned` when the
-# inventory does not know it); accepted when an acceptance in force covers it (scoped by business unit too).
+# inventory does not know it); accepted when an acceptance in force names it (scoped by business unit too)
+# and the cycle's severity at T is at or below the acceptance's: a re-rating above it ends the cover.
 OPEN_CYCLES_CTES: Final = f"""
 asset_at AS ({ASSETS_AT}),
 accepted AS ({ACCEPTED_AT}),
@@ -67,8 +95,8 @@ hits AS (
     JOIN vuln_cycle_versions c ON c.vulnerability_id = r.vulnerability_id
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
     WHERE {as_of("c")} AND (c.remediated_at IS NULL OR c.remediated_at > $1)
-      AND (r.asset_id IS NULL OR r.asset_id = c.asset_id)
-      AND (r.business_unit IS NULL OR r.business_unit = COALESCE(a.business_unit, 'unassigned'))
+      AND {vulnerability_scope("r", "c", "COALESCE(a.business_unit, 'unassigned')")}
+      AND {within_ceiling("c.severity", "r.severity")}
 ),
 opened AS (
     SELECT c.asset_id, c.vulnerability_id, c.cycle, c.detected_at, c.kev,
@@ -92,11 +120,12 @@ def fresh_check(alias: str) -> str:
     )
 
 
-# Failing fresh checks under an acceptance in force (needs CTEs `fresh` and `accepted`).
-ACCEPTED_CHECKS: Final = """
+# Failing fresh checks under an acceptance in force whose severity is at or above the check's at T (needs
+# CTEs `fresh` and `accepted`).
+ACCEPTED_CHECKS: Final = f"""
 SELECT DISTINCT f.resource_id, f.control_id
-FROM fresh f JOIN accepted r ON r.control_id = f.control_id
-WHERE f.status = 'fail' AND (r.resource_id IS NULL OR r.resource_id = f.resource_id)
+FROM fresh f JOIN accepted r ON {check_scope("r", "f")}
+WHERE f.status = 'fail' AND {within_ceiling("f.severity", "r.severity")}
 """
 
 # Incidents at T that opened and have a severity counted in metrics ($2: those severities).

@@ -51,7 +51,7 @@ UNION ALL
 SELECT 'open', business_unit, severity,
        CASE WHEN age < 31 * 86400 THEN 0 WHEN age < 61 * 86400 THEN 1 WHEN age < 91 * 86400 THEN 2 ELSE 3 END,
        CASE WHEN accepted THEN 2 WHEN age > sla_seconds THEN 1 ELSE 0 END, NULL,
-       count(*), sum(greatest(0, age - sla_seconds)) / 86400.0, max(age)
+       count(*), sum(greatest(0, age - sla_seconds)), max(age)
 FROM opened GROUP BY 2, 3, 4, 5
 """
 
@@ -120,6 +120,6 @@ def open_samples(rows: Sequence[Any]) -> list[Sample]:
             out.append(Sample("trustline_vulnerabilities_open", {**labels, "sla_status": status}, float(n)))
         for bucket, n in zip(_AGE_BUCKETS, o.ages, strict=True):
             out.append(Sample("trustline_vulnerability_backlog", {**labels, "age_bucket": bucket}, float(n)))
-        out.append(Sample("trustline_security_debt_days", labels, o.debt))
+        out.append(Sample("trustline_security_debt_seconds", labels, o.debt))
         out.append(Sample("trustline_vulnerability_oldest_open_age_seconds", labels, o.oldest))
     return out

@@ -8,7 +8,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
-from .auth.service import Principal, authenticate
+from .auth.service import KeyRefused, Principal, check_key
 from .errors import Problem
 
 
@@ -18,13 +18,24 @@ async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
 
 
 Conn = Annotated[asyncpg.Connection, Depends(_connection)]
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="trustline"'}
 
 
 def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.headers.get("x-api-key") or None
+    """The one key the request presents; an empty or non-Bearer Authorization never hides X-API-Key."""
+    bearer = [
+        value[7:].strip()
+        for value in request.headers.getlist("authorization")
+        if value[:7].lower() == "bearer "
+    ]
+    presented = {k for k in [*bearer, *(v.strip() for v in request.headers.getlist("x-api-key"))] if k}
+    if len(presented) > 1:
+        raise Problem(
+            400,
+            "Bad request",
+            "the request presents more than one API key (Authorization and X-API-Key differ): send one",
+        )
+    return presented.pop() if presented else None
 
 
 def requires(scope: str) -> Callable[[Request, asyncpg.Connection], Awaitable[Principal]]:
@@ -34,11 +45,16 @@ def requires(scope: str) -> Callable[[Request, asyncpg.Connection], Awaitable[Pr
         key = _presented_key(request)
         if key is None:
             raise Problem(
-                401, "Unauthorized", "send an API key: `Authorization: Bearer <key>` or `X-API-Key`"
+                401,
+                "Unauthorized",
+                "send an API key: `Authorization: Bearer <key>` or `X-API-Key`",
+                headers=_CHALLENGE,
             )
-        who = await authenticate(conn, key=key)
-        if who is None:
-            raise Problem(401, "Unauthorized", "the API key is unknown or revoked")
+        try:
+            who = await check_key(conn, key=key)
+        except KeyRefused as exc:
+            raise Problem(401, "Unauthorized", str(exc), headers=_CHALLENGE) from exc
+        request.state.principal = who.name
         if scope not in who.scopes:
             raise Problem(403, "Forbidden", f"this key ({who.name}) lacks the `{scope}` scope")
         return who

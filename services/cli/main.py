@@ -16,6 +16,7 @@ from trustline.shared.settings import get_settings
 
 from .devstack import DevStack
 from .keys import keys_app
+from .offsets import offsets_app
 from .processes import DevStackError
 from .risk import risk_app
 from .signals import run_until_signalled
@@ -31,6 +32,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(topics_app, name="topics")
 app.add_typer(risk_app, name="risk")
 app.add_typer(keys_app, name="keys")
+app.add_typer(offsets_app, name="offsets")
 import_app = typer.Typer(
     no_args_is_help=True, help="Publish a file of events to their topics, validated first."
 )

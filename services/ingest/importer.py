@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
 from trustline.shared.events import Decoder, Rejection
+from trustline.shared.events.decode import refusal
 from trustline.shared.events.ocsf import is_ocsf
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
@@ -38,8 +38,11 @@ def records(path: Path) -> Iterator[bytes]:
     if text.lstrip()[:1] == b"[":
         try:
             items = msgspec.json.decode(text)
-        except msgspec.DecodeError as exc:
-            raise ValueError(f"{path} starts like a JSON array but is not valid JSON: {exc}") from exc
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            why = refusal(exc).detail if not isinstance(exc, msgspec.DecodeError) else str(exc)
+            raise ValueError(f"{path} starts like a JSON array but is not valid JSON: {why}") from exc
+        if not isinstance(items, list):
+            raise ValueError(f"{path} starts like a JSON array but is not one")
         for item in items:
             yield msgspec.json.encode(item)
         return
@@ -69,7 +72,7 @@ async def import_file(settings: Settings, path: Path, kind: Kind, console: Conso
         with track(console, f"import {path.name}", None) as progress:
             pending: list[asyncio.Future[object]] = []
             for n, value in enumerate(records(path), start=1):
-                if kind == "ocsf" and not is_ocsf(_loads(value)):
+                if kind == "ocsf" and (obj := _loads(value)) is not None and not is_ocsf(obj):
                     _refuse(summary, n, Rejection("invalid_envelope", "not an OCSF record (no class_uid)"))
                     continue
                 topic, got = decoder.route(value)
@@ -91,6 +94,6 @@ async def import_file(settings: Settings, path: Path, kind: Kind, console: Conso
 
 def _loads(value: bytes) -> object:
     try:
-        return json.loads(value)
-    except ValueError:
-        return None
+        return msgspec.json.decode(value)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None  # the decoder says what is wrong with it

@@ -13,6 +13,9 @@ EVENTS = Counter("trustline_ingest_events", "Records handled, by topic and outco
 DEAD_LETTERS = Counter(
     "trustline_ingest_dead_letter", "Records sent to the dead-letter topic, by reason", ["topic", "reason"]
 )
+SKIPPED = Counter(
+    "trustline_ingest_skipped_records", "Records skipped by an operator override (never stored)"
+)
 BATCH_SECONDS = Histogram(
     "trustline_ingest_batch_duration_seconds",
     "Time to store, dead-letter and commit one batch",

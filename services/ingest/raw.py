@@ -19,7 +19,7 @@ import msgspec
 
 from trustline.shared.events import Event
 
-RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data")
+RAW_COLUMNS = ("source", "id", "type", "topic", "domain", "key", "time", "subject", "data", "submitted_by")
 _PARTITION_LOCK = 0x7261_7750_6172  # serialises partition creation between workers
 _encoder = msgspec.json.Encoder()
 
@@ -28,7 +28,7 @@ def raw_record(ev: Event) -> tuple[Any, ...]:
     """The raw_events row of one event."""
     domain, key = ev.domain_key
     data = _encoder.encode(ev.data).decode()
-    return (ev.source, ev.id, ev.type, ev.topic, domain, key, ev.time, ev.subject, data)
+    return (ev.source, ev.id, ev.type, ev.topic, domain, key, ev.time, ev.subject, data, ev.submitted_by)
 
 
 def month_of(at: datetime) -> date:

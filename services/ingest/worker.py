@@ -7,6 +7,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import TypeAlias, TypeVar
 
 import asyncpg
@@ -17,15 +19,26 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RecordTooLargeError
 
 from trustline.shared.aio import wait_or_stop
+from trustline.shared.attribution import submitter
 from trustline.shared.db import is_transient, pool_scope
 from trustline.shared.events import Decoder, Event, Rejection
+from trustline.shared.events.decode import refusal
 from trustline.shared.settings import Settings
 from trustline.shared.topics import dlq_topic, event_topics
 
-from . import metrics
+from . import metrics, overrides
+from .dead_letters import (
+    MAX_HEADER_BYTES,
+    MAX_KEY_BYTES,
+    DeadLetter,
+    Origin,
+    dead_letter,
+    minimal,
+    unreadable,
+)
 from .store import StoreResult, store_events
 
 log = logging.getLogger(__name__)
@@ -33,6 +46,7 @@ T = TypeVar("T")
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Batch: TypeAlias = "dict[TopicPartition, list[Record]]"
 Refused: TypeAlias = "list[tuple[Record, Rejection]]"
+Accepted: TypeAlias = "list[tuple[Record, tuple[Event, ...]]]"
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -40,16 +54,20 @@ class Stopped(Exception):
     """The worker was asked to stop while waiting to retry."""
 
 
-def dead_letter_headers(record: Record, why: Rejection) -> list[tuple[str, bytes]]:
-    """The original headers plus why and where the record was refused."""
-    ours = [
-        ("trustline-dlq-reason", why.reason.encode()),
-        ("trustline-dlq-detail", why.detail[:1000].encode("utf-8", "replace")),
-        ("trustline-dlq-topic", record.topic.encode()),
-        ("trustline-dlq-partition", str(record.partition).encode()),
-        ("trustline-dlq-offset", str(record.offset).encode()),
-    ]
-    return [*(record.headers or ()), *ours]
+def origin(record: Record) -> Origin:
+    """What a dead letter keeps of a consumed record."""
+    return Origin(
+        record.topic, record.partition, record.offset, record.key, record.value, record.headers or ()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a batch's records: stored (or duplicates), refused, or skipped by an operator."""
+
+    stored: StoreResult
+    refused: Refused
+    skipped: int
 
 
 def _retriable(exc: BaseException) -> bool:
@@ -79,6 +97,11 @@ class IngestWorker:
         # The newest batch being stored; it commits its offsets only after the one before it.
         self._pending: asyncio.Task[None] | None = None
         self._decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
+        self._attribution = settings.attribution_key()
+        if self._attribution is None:
+            log.warning(
+                "no TRUSTLINE_INGEST_ATTRIBUTION_SECRET: every event is attributed to its Kafka topic"
+            )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers(),
             group_id=settings.consumer_group,
@@ -94,7 +117,8 @@ class IngestWorker:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap_servers(),
             acks="all",
-            max_request_size=settings.max_event_bytes * 2 + 64 * 1024,
+            # A dead letter holds at most a whole record, a capped key and capped headers.
+            max_request_size=settings.max_event_bytes + MAX_KEY_BYTES + 2 * MAX_HEADER_BYTES,
         )
 
     async def run(self) -> None:
@@ -102,10 +126,14 @@ class IngestWorker:
         try:
             await self._retry("start the broker clients", self._start)
             while not self._stop.is_set():
-                batch = await self._consumer.getmany(
-                    timeout_ms=self._settings.ingest_poll_timeout_ms,
-                    max_records=self._settings.ingest_batch_max,
-                )
+                try:
+                    batch = await self._consumer.getmany(
+                        timeout_ms=self._settings.ingest_poll_timeout_ms,
+                        max_records=self._settings.ingest_batch_max,
+                    )
+                except RecordTooLargeError as exc:  # the client skips it: say so before offsets move past
+                    await self._retry("dead-letter an unreadable record", partial(self._unreadable, exc))
+                    continue
                 if batch:
                     await self._submit(batch)
                 await metrics.observe_lag(self._consumer)
@@ -144,73 +172,149 @@ class IngestWorker:
         await self._producer.start()
         await self._consumer.start()
 
-    def _decode(self, batch: Batch) -> tuple[list[tuple[Record, tuple[Event, ...]]], Refused]:
-        accepted: list[tuple[Record, tuple[Event, ...]]] = []
+    def _decode(self, batch: Batch) -> tuple[Accepted, Refused]:
+        accepted: Accepted = []
         refused: Refused = []
         for records in batch.values():
             for record in records:
-                decoded = self._decoder.decode(record.topic, record.value, record.headers)
+                decoded = self._decode_one(record)
                 if isinstance(decoded, Rejection):
                     refused.append((record, decoded))
                 else:
                     accepted.append((record, decoded))
         return accepted, refused
 
+    def _decode_one(self, record: Record) -> tuple[Event, ...] | Rejection:
+        headers = [(k, v or b"") for k, v in record.headers or ()]
+        try:
+            by = submitter(self._attribution, topic=record.topic, value=record.value, headers=headers)
+            return self._decoder.decode(record.topic, record.value, headers, submitted_by=by)
+        except Exception as exc:  # the decoder is total; this guards the worker against a bug in it
+            log.exception("decoding %s[%d]@%d failed", record.topic, record.partition, record.offset)
+            return refusal(exc)
+
     async def _handle(
         self,
         batch: Batch,
-        accepted: list[tuple[Record, tuple[Event, ...]]],
+        accepted: Accepted,
         refused: Refused,
         before: asyncio.Task[None] | None,
         started: float,
     ) -> None:
-        result = await self._retry("store events", lambda: self._store_batch(accepted, refused))
-        await self._retry("write dead letters", lambda: self._dead_letter(refused))
+        outcome = await self._retry("store events", lambda: self._store_batch(accepted, refused))
+        await self._retry("write dead letters", lambda: self._dead_letter(outcome.refused))
         if before is not None:
             await before  # a failed earlier batch fails this one too: its offsets must not move past it
         await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-        self._count(result, refused)
+        self._count(outcome)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
     async def _store(self, events: Sequence[Event]) -> StoreResult:
         async with self._pool.acquire() as conn, conn.transaction():
             return await store_events(conn, events)
 
-    async def _store_batch(
-        self, accepted: list[tuple[Record, tuple[Event, ...]]], refused: Refused
-    ) -> StoreResult:
-        """Store the batch in one transaction; if the database refuses it, find the records it refuses."""
+    async def _store_batch(self, accepted: Accepted, refused: Refused) -> Outcome:
+        """Store the batch in one transaction; if the database refuses it, find the records it refuses.
+
+        Operator overrides are read first, on every attempt, so a record holding the batch up can be
+        skipped or quarantined while the worker retries.
+        """
+        accepted, refused, skipped = await self._apply_overrides(accepted, refused)
         try:
-            return await self._store([e for _, events in accepted for e in events])
-        except asyncpg.PostgresError as exc:
-            if is_transient(exc):
+            return Outcome(await self._store([e for _, events in accepted for e in events]), refused, skipped)
+        except Exception as exc:
+            if _retriable(exc):
                 raise
             log.warning("the database refused a batch (%s); storing its records one by one", exc)
         stored: Counter[str] = Counter()
         duplicates: Counter[str] = Counter()
+        refused = list(refused)
         for record, events in accepted:
             try:
                 one = await self._store(events)
-            except asyncpg.PostgresError as exc:
-                if is_transient(exc):
+            except Exception as exc:
+                if _retriable(exc):
                     raise
                 refused.append((record, Rejection("invalid_data", f"refused by the database: {exc}")))
                 continue
             stored += one.stored
             duplicates += one.duplicates
-        return StoreResult(stored, duplicates)
+        return Outcome(StoreResult(stored, duplicates), refused, skipped)
+
+    async def _apply_overrides(self, accepted: Accepted, refused: Refused) -> tuple[Accepted, Refused, int]:
+        topics = {r.topic for r, _ in accepted} | {r.topic for r, _ in refused}
+        async with self._pool.acquire() as conn:
+            found = await overrides.for_topics(conn, sorted(topics))
+        if not found:
+            return accepted, refused, 0
+
+        def decision(record: Record) -> overrides.Override | None:
+            return found.get((record.topic, record.partition, record.offset))
+
+        quarantined: Refused = []
+        skipped = 0
+        for record in [r for r, _ in accepted] + [r for r, _ in refused]:
+            if (override := decision(record)) is None:
+                continue
+            log.warning(
+                "operator override: %s %s[%d]@%d (requested by %s: %s)", override.action, record.topic,
+                record.partition, record.offset, override.requested_by, override.reason,
+            )  # fmt: skip
+            if override.action == "skip":
+                skipped += 1
+            else:
+                detail = f"quarantined by {override.requested_by}: {override.reason}"
+                quarantined.append((record, Rejection("invalid_data", detail)))
+        return (
+            [(r, events) for r, events in accepted if decision(r) is None],
+            [(r, why) for r, why in refused if decision(r) is None] + quarantined,
+            skipped,
+        )
 
     async def _dead_letter(self, refused: Refused) -> None:
-        sends = [
-            await self._producer.send(
-                dlq_topic(record.topic),
-                value=record.value,
-                key=record.key,
-                headers=dead_letter_headers(record, why),
-            )
-            for record, why in refused
+        """Write every dead letter and wait for the broker's acks; a copy it refuses goes again, smaller."""
+        letters = [
+            dead_letter(origin(r), why, max_value_bytes=self._settings.max_event_bytes) for r, why in refused
         ]
-        await asyncio.gather(*sends)  # acknowledged by the broker before any offset moves
+        acks = [
+            await self._send(dlq_topic(r.topic), letter)
+            for (r, _), letter in zip(refused, letters, strict=True)
+        ]
+        results = await asyncio.gather(*acks, return_exceptions=True)
+        for (record, _), letter, result in zip(refused, letters, results, strict=True):
+            if not isinstance(result, BaseException):
+                continue
+            if _retriable(result):
+                raise result
+            log.warning(
+                "the broker refused the dead letter of %s[%d]@%d (%s); writing a smaller copy",
+                record.topic, record.partition, record.offset, result.__class__.__name__,
+            )  # fmt: skip
+            await (await self._send(dlq_topic(record.topic), minimal(letter)))
+
+    async def _unreadable(self, exc: RecordTooLargeError) -> None:
+        """Dead-letter a marker for a record larger than the fetch size (a broker that truncates)."""
+        _, tp, offset, fetch_bytes = exc.args
+        log.error(
+            "%s[%d]@%d is larger than the fetch size: dead-lettered unread", tp.topic, tp.partition, offset
+        )
+        metrics.EVENTS.labels(tp.topic, "dead_lettered").inc()
+        metrics.DEAD_LETTERS.labels(tp.topic, "too_large").inc()
+        letter = unreadable(tp.topic, tp.partition, offset, fetch_bytes)
+        await (await self._send(dlq_topic(tp.topic), letter))
+
+    async def _send(self, topic: str, letter: DeadLetter) -> asyncio.Future[object]:
+        """Queue one dead letter; a refusal by the client itself (say, too large) is in the future too."""
+        try:
+            future: asyncio.Future[object] = await self._producer.send(
+                topic, value=letter.value, key=letter.key, headers=letter.headers
+            )
+        except KafkaError as exc:
+            if _retriable(exc):
+                raise
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(exc)
+        return future
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         # Partitions revoked meanwhile belong to another member now: it re-reads them (storage is idempotent).
@@ -223,12 +327,14 @@ class IngestWorker:
             return
         metrics.LAST_COMMIT.set_to_current_time()
 
-    def _count(self, result: StoreResult, refused: Refused) -> None:
-        for topic, n in result.stored.items():
+    def _count(self, outcome: Outcome) -> None:
+        for topic, n in outcome.stored.stored.items():
             metrics.EVENTS.labels(topic, "stored").inc(n)
-        for topic, n in result.duplicates.items():
+        for topic, n in outcome.stored.duplicates.items():
             metrics.EVENTS.labels(topic, "duplicate").inc(n)
-        for record, why in refused:
+        if outcome.skipped:
+            metrics.SKIPPED.inc(outcome.skipped)
+        for record, why in outcome.refused:
             metrics.EVENTS.labels(record.topic, "dead_lettered").inc()
             metrics.DEAD_LETTERS.labels(record.topic, why.reason).inc()
 

@@ -1,4 +1,9 @@
-"""Bytes in, validated Events or a Rejection with a reason out; never an exception."""
+"""Bytes in, validated Events or a Rejection with a reason out; never an exception.
+
+Every record is hostile until decoded: invalid UTF-8, nesting deep enough to exhaust the parser, times
+outside what a datetime can hold, and any failure of the OCSF mapper all end as a Rejection with a
+reason, so one record can never stop ingestion.
+"""
 
 from __future__ import annotations
 
@@ -75,9 +80,18 @@ _data_decoders: Final = {t: msgspec.json.Decoder(cls) for t, cls in DATA_TYPES.i
 _BINARY_ATTRIBUTES: Final = ("specversion", "id", "source", "type", "time", "subject")
 
 
+def refusal(exc: Exception) -> Rejection:
+    """The Rejection for a record whose decoding raised: a reason, and a detail a person can act on."""
+    if isinstance(exc, UnicodeDecodeError):
+        return Rejection("invalid_json", f"not valid UTF-8: {exc.reason} at byte {exc.start}")
+    if isinstance(exc, RecursionError):
+        return Rejection("invalid_json", "JSON nested too deeply (more than about 1,000 levels)")
+    return Rejection("invalid_data", f"undecodable record ({exc.__class__.__name__}: {str(exc)[:300]})")
+
+
 def binary_to_structured(headers: Headers, value: bytes) -> bytes | None:
     """A binary-mode CloudEvent (attributes in ce_* headers, value = data) as structured JSON, else None."""
-    attrs = {k[3:]: v for k, v in headers if k.startswith("ce_")}
+    attrs = {k[3:]: v or b"" for k, v in headers if k.startswith("ce_")}
     if "specversion" not in attrs:
         return None
     envelope = {k: attrs[k].decode("utf-8", "replace") for k in _BINARY_ATTRIBUTES if k in attrs}
@@ -99,8 +113,19 @@ class Decoder:
         self._max_bytes = max_bytes
         self._clock = clock
 
-    def decode(self, topic: str, value: bytes | None, headers: Headers = ()) -> Decoded:
+    def decode(
+        self, topic: str, value: bytes | None, headers: Headers = (), *, submitted_by: str | None = None
+    ) -> Decoded:
         """Decode one record received on `topic`: structured or binary CloudEvent, or an OCSF record."""
+        try:
+            decoded = self._decode(topic, value, headers)
+        except Exception as exc:  # untrusted input: any failure is a refusal, never a crash
+            return refusal(exc)
+        if submitted_by is None or isinstance(decoded, Rejection):
+            return decoded
+        return tuple(msgspec.structs.replace(e, submitted_by=submitted_by) for e in decoded)
+
+    def _decode(self, topic: str, value: bytes | None, headers: Headers) -> Decoded:
         if value is None:
             return Rejection("invalid_json", "empty record (no value)")
         if len(value) > self._max_bytes:
@@ -118,17 +143,17 @@ class Decoder:
         checked = self._check(topic, env)
         return checked if isinstance(checked, Rejection) else (checked,)
 
-    def route(self, value: bytes) -> tuple[str, Decoded]:
+    def route(self, value: bytes, *, submitted_by: str | None = None) -> tuple[str, Decoded]:
         """Decode a record that arrived without a topic (import, HTTP) on the topic its type belongs to."""
         topic = self._home_topic(value)
         # No recognisable type: any topic will do, the decoder says what is wrong with the record.
-        return topic, self.decode(topic, value)
+        return topic, self.decode(topic, value, submitted_by=submitted_by)
 
     def _home_topic(self, value: bytes) -> str:
         fallback = topic_name(self._prefix, "assets")
         try:
             probe = _route_decoder.decode(value)  # reads three fields, skips the rest
-        except msgspec.DecodeError:  # not JSON, or not an object
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # not JSON, or not an object
             return fallback
         type_ = probe.type
         if probe.class_uid is not msgspec.UNSET and probe.specversion is msgspec.UNSET:  # OCSF
@@ -176,8 +201,11 @@ class Decoder:
             return Rejection("type_not_allowed_on_topic", f"type {env.type!r} is not accepted on {topic!r}")
         if env.time.tzinfo is None:
             return Rejection("invalid_envelope", "`time` must be RFC 3339 with an offset")
-        now = self._clock()
-        if env.time < EARLIEST_EVENT_TIME or env.time > now + MAX_FUTURE:
+        try:
+            at = env.time.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
+            at = None
+        if at is None or at < EARLIEST_EVENT_TIME or at > self._clock() + MAX_FUTURE:
             return Rejection(
                 "time_out_of_range", f"time {env.time.isoformat()} is before 2000 or >24 h ahead"
             )
@@ -190,7 +218,7 @@ class Decoder:
             id=env.id,
             type=env.type,
             topic=topic,
-            time=env.time.astimezone(UTC),
+            time=at,
             subject=env.subject,
             data=normalise(data),
         )

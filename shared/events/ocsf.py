@@ -60,15 +60,40 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
+# OCSF says `time` counts milliseconds; Prowler writes seconds. Below this an epoch is read as seconds:
+# 1e11 s is the year 5138 and 1e11 ms is 1973, and events before 2000 are refused either way.
+_SECONDS_BELOW: Final = 10**11
+
+
 def _time(record: dict[str, Any], field: str = "time") -> str:
-    """An OCSF time (`<field>_dt` as RFC 3339, or `<field>` in epoch milliseconds) as RFC 3339."""
+    """An OCSF time as RFC 3339 with an offset.
+
+    In order: `<field>_dt` with an offset; else the epoch `<field>` (milliseconds, or seconds as Prowler
+    writes them); else an offset-less `<field>_dt` read as UTC. Prowler writes `time_dt` in the local
+    time of the machine that ran it, without an offset, next to an exact epoch `time`.
+    """
     dt = record.get(f"{field}_dt")
-    if isinstance(dt, str) and dt:
-        return dt
-    ms = record.get(field)
-    if isinstance(ms, int | float) and not isinstance(ms, bool):
-        return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
-    raise OcsfError(f"no usable `{field}` (epoch milliseconds) or `{field}_dt`")
+    text = dt if isinstance(dt, str) else ""
+    parsed = _iso(text) if text else None
+    if parsed is not None and parsed.tzinfo is not None:
+        return text  # as written: the event id carries it, so a replay keeps its id
+    epoch = record.get(field)
+    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
+        seconds = epoch if abs(epoch) < _SECONDS_BELOW else epoch / 1000
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
+        except (OverflowError, OSError, ValueError) as exc:
+            raise OcsfError(f"`{field}` {epoch!r} is not a usable epoch time") from exc
+    if parsed is not None:
+        return parsed.replace(tzinfo=UTC).isoformat()
+    raise OcsfError(f"no usable `{field}` (epoch milliseconds) or `{field}_dt` (RFC 3339)")
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _source(record: dict[str, Any]) -> str:

@@ -155,6 +155,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     time: datetime
     subject: str | None
     data: _Data
+    # Who delivered it: `http:<key principal>` for HTTP ingest, `kafka:<topic>` for a Kafka producer.
+    submitted_by: str | None = None
 
     @property
     def domain_key(self) -> tuple[str, str]:

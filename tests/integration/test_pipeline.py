@@ -184,9 +184,9 @@ async def test_events_to_metrics(
     assert [backlog("retail", "low", b) for b in ("0-30d", "31-60d", "61-90d", "90d+")] == [0, 1, 0, 0]
     assert backlog("retail", "high", "0-30d") == 1 and backlog("unassigned", "low", "0-30d") == 1
 
-    # Debt: CVE-3 is 100 d old against a 90 d SLA -> 10 days; everything else is within its SLA.
-    assert sample(m, "trustline_security_debt_days", business_unit="retail", severity="medium") == 10
-    assert sample(m, "trustline_security_debt_days", business_unit="retail", severity="low") == 0
+    # Debt: CVE-3 is 100 d old against a 90 d SLA -> 10 d = 864000 s; everything else is within its SLA.
+    assert sample(m, "trustline_security_debt_seconds", business_unit="retail", severity="medium") == 864000
+    assert sample(m, "trustline_security_debt_seconds", business_unit="retail", severity="low") == 0
     oldest = "trustline_vulnerability_oldest_open_age_seconds"
     assert sample(m, oldest, business_unit="retail", severity="medium") == 100 * 86400
     assert sample(m, oldest, business_unit="retail", severity="low") == 45 * 86400

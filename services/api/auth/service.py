@@ -8,14 +8,24 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
 import asyncpg
 
+from . import principals
+
 SCOPES: Final = ("events:write", "risk:propose", "risk:approve", "read")
 _PREFIX_BYTES, _SECRET_BYTES = 6, 32
+# `last_used_at` is rewritten at most this often per key: a busy key costs no write per request.
+LAST_USE_RESOLUTION: Final = timedelta(minutes=1)
+# Serialises key creation, so two look-alike principals cannot slip in side by side.
+_CREATE_LOCK: Final = 0x7472757374_6B6579
+
+
+class KeyRefused(Exception):
+    """A presented key that does not authenticate; the message says why (unknown, revoked, expired)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,9 @@ class KeyInfo:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None
+    sources: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 def _hash(key: str) -> str:
@@ -64,39 +77,60 @@ async def create_key(
     sources: Sequence[str] = (),
     expires_at: datetime | None = None,
 ) -> str:
-    """A new key for `principal`; the returned string is the only time the secret is seen."""
+    """A new key for canonical `principal`; the returned string is the only time the secret is seen."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValueError(f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}")
-    if not principal.strip():
-        raise ValueError("a key needs a principal name")
+    name = principals.canonical(principal)
+    principals.require_single_script(name)
     if "events:write" in scopes and not sources:
         raise ValueError("an events:write key needs the sources it may write (e.g. --source 'qualys/*')")
     if expires_at is not None and expires_at <= now:
         raise ValueError("the key's expiry must lie in the future")
     prefix = secrets.token_hex(_PREFIX_BYTES)
     key = f"tl_{prefix}_{secrets.token_urlsafe(_SECRET_BYTES)}"
-    await conn.execute(
-        "INSERT INTO api_keys (prefix, secret_hash, principal, scopes, sources, created_at, expires_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        prefix,
-        _hash(key),
-        principal.strip(),
-        sorted(set(scopes)),
-        sorted(set(sources)),
-        now,
-        expires_at,
-    )
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK)
+        principals.require_distinct(name, await _known_principals(conn))
+        await conn.execute(
+            "INSERT INTO api_keys (prefix, secret_hash, principal, scopes, sources, created_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            prefix,
+            _hash(key),
+            name,
+            sorted(set(scopes)),
+            sorted(set(sources)),
+            now,
+            expires_at,
+        )
     return key
+
+
+async def _known_principals(conn: asyncpg.Connection) -> list[str]:
+    """Every name a key was ever made for or the registry ever recorded, revoked keys included."""
+    rows = await conn.fetch(
+        "SELECT principal AS name FROM api_keys UNION SELECT actor FROM risk_acceptance_audit"
+    )
+    return [r["name"] for r in rows]
 
 
 async def list_keys(conn: asyncpg.Connection) -> list[KeyInfo]:
     """Every key, newest first."""
     rows = await conn.fetch(
-        "SELECT prefix, principal, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at DESC"
+        "SELECT prefix, principal, scopes, created_at, revoked_at, sources, expires_at, last_used_at "
+        "FROM api_keys ORDER BY created_at DESC, prefix"
     )
     return [
-        KeyInfo(r["prefix"], r["principal"], tuple(r["scopes"]), r["created_at"], r["revoked_at"])
+        KeyInfo(
+            prefix=r["prefix"],
+            principal=r["principal"],
+            scopes=tuple(r["scopes"]),
+            created_at=r["created_at"],
+            revoked_at=r["revoked_at"],
+            sources=tuple(r["sources"]),
+            expires_at=r["expires_at"],
+            last_used_at=r["last_used_at"],
+        )
         for r in rows
     ]
 
@@ -110,15 +144,36 @@ async def revoke_key(conn: asyncpg.Connection, *, prefix: str, now: datetime) ->
 
 
 async def authenticate(conn: asyncpg.Connection, *, key: str) -> Principal | None:
-    """The principal of an active key, or None."""
+    """The principal of a usable key, or None (`check_key` says why)."""
+    try:
+        return await check_key(conn, key=key)
+    except KeyRefused:
+        return None
+
+
+async def check_key(conn: asyncpg.Connection, *, key: str) -> Principal:
+    """The canonical principal of an active key; KeyRefused says why a key is not usable."""
     parts = key.split("_")
-    if len(parts) < 3 or parts[0] != "tl":
-        return None
-    row = await conn.fetchrow(
-        "SELECT secret_hash, principal, scopes, sources FROM api_keys WHERE prefix = $1 "
-        "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
-        parts[1],
-    )
+    row = None
+    if len(parts) >= 3 and parts[0] == "tl":
+        row = await conn.fetchrow(
+            "SELECT secret_hash, principal, scopes, sources, revoked_at, expires_at, last_used_at, "
+            "now() AS now FROM api_keys WHERE prefix = $1",
+            parts[1],
+        )
     if row is None or not hmac.compare_digest(row["secret_hash"], _hash(key)):
-        return None
-    return Principal(row["principal"], frozenset(row["scopes"]), tuple(row["sources"]))
+        raise KeyRefused("the API key is unknown")
+    if row["revoked_at"] is not None:
+        raise KeyRefused(f"the API key was revoked at {row['revoked_at']:%Y-%m-%dT%H:%M:%SZ}")
+    if row["expires_at"] is not None and row["expires_at"] <= row["now"]:
+        raise KeyRefused(f"the API key expired at {row['expires_at']:%Y-%m-%dT%H:%M:%SZ}; ask for a new one")
+    try:
+        name = principals.canonical(row["principal"])
+        principals.require_single_script(name)
+    except principals.InvalidName as exc:
+        raise KeyRefused(
+            f"this key's principal is not a valid name any more ({exc}); create a new key"
+        ) from exc
+    if row["last_used_at"] is None or row["last_used_at"] <= row["now"] - LAST_USE_RESOLUTION:
+        await conn.execute("UPDATE api_keys SET last_used_at = $2 WHERE prefix = $1", parts[1], row["now"])
+    return Principal(name, frozenset(row["scopes"]), tuple(row["sources"]))

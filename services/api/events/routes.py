@@ -26,6 +26,7 @@ JSON_TYPES = frozenset(
     openapi_extra=REQUEST_BODY,
     responses={
         400: {"description": "some items are invalid: a reason per item, nothing published"},
+        403: {"description": "the key lacks `events:write`, or may not write a source the items name"},
         413: {"description": "the body, an item or the batch is too large"},
         415: {"description": "not JSON"},
         503: {"description": "the broker is unreachable; retry after `Retry-After` seconds"},
@@ -44,16 +45,21 @@ async def submit(request: Request, who: Writer) -> Accepted:
             request.app.state.decoder,
             items=items,
             max_items=request.app.state.max_batch_events,
-            submitted_by=who.name,
+            who=who,
         )
     except service.BatchRefused as exc:
         title = "Payload too large" if exc.status == 413 else "Invalid events"
         detail = f"{len(exc.errors)} of {len(items)} item(s) refused; nothing was accepted"
+        if not items:
+            detail = "the batch is empty; nothing was accepted"
         raise Problem(exc.status, title, detail, errors=[e.model_dump() for e in exc.errors]) from exc
+    except service.SourcesForbidden as exc:
+        detail = "this key may not write every source these events name; nothing was accepted"
+        raise Problem(403, "Forbidden", detail, errors=[e.model_dump() for e in exc.errors]) from exc
     except service.BrokerUnavailable as exc:
         raise Problem(
             503,
             "Broker unavailable",
-            f"the events were not acknowledged by the broker ({exc}); nothing was accepted",
+            "the broker did not acknowledge the events; nothing was accepted, send them again",
             headers={"Retry-After": str(service.RETRY_AFTER_SECONDS)},
         ) from exc

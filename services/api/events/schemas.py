@@ -32,6 +32,14 @@ class ItemError(BaseModel):
     detail: str
 
 
+class ItemForbidden(BaseModel):
+    """An item naming an event source the key may not write (its `sources` patterns)."""
+
+    index: int
+    source: str
+    detail: str
+
+
 _CLOUDEVENT: Final = {
     "specversion": "1.0",
     "id": "scan-2026-11-28-0001",

@@ -10,16 +10,17 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from trustline.shared.attribution import signed_headers
 from trustline.shared.events import Decoder, Rejection
 from trustline.shared.events.decode import Headers, binary_to_structured
 from trustline.shared.settings import Settings
 
-from .schemas import Accepted, ItemAccepted, ItemError
+from ..auth.service import Principal
+from .schemas import Accepted, ItemAccepted, ItemError, ItemForbidden
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 10.0
 RETRY_AFTER_SECONDS = 5
-SUBMITTER_HEADER = "trustline-submitted-by"
 
 
 class BatchRefused(Exception):
@@ -28,6 +29,14 @@ class BatchRefused(Exception):
     def __init__(self, status: int, errors: list[ItemError]) -> None:
         super().__init__(f"{len(errors)} item(s) refused")
         self.status, self.errors = status, errors
+
+
+class SourcesForbidden(Exception):
+    """Some items speak for sources the key may not write: nothing was published."""
+
+    def __init__(self, errors: list[ItemForbidden]) -> None:
+        super().__init__(f"{len(errors)} item(s) name a source this key may not write")
+        self.errors = errors
 
 
 class BrokerUnavailable(Exception):
@@ -42,6 +51,7 @@ class Record:
     key: bytes
     value: bytes
     events: int
+    sources: frozenset[str]
 
 
 class Publisher:
@@ -49,6 +59,10 @@ class Publisher:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        if settings.attribution_key() is None:
+            log.warning(
+                "no TRUSTLINE_INGEST_ATTRIBUTION_SECRET: HTTP events will be attributed to their topic"
+            )
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
@@ -71,16 +85,29 @@ class Publisher:
             return self._producer
 
     async def publish(self, records: list[Record], *, submitted_by: str) -> None:
-        """Send every record and wait for every acknowledgement; BrokerUnavailable when that fails."""
-        headers = [(SUBMITTER_HEADER, submitted_by.encode())]
+        """Send every record and wait for every acknowledgement; BrokerUnavailable when that fails.
+
+        Each record carries the submitting principal, signed so that the ingest workers can tell it
+        from a header any Kafka producer could write.
+        """
+        secret = self._settings.attribution_key()
         try:
             producer = await self._started()
-            acks = [await producer.send(r.topic, value=r.value, key=r.key, headers=headers) for r in records]
+            acks = [
+                await producer.send(
+                    r.topic,
+                    value=r.value,
+                    key=r.key,
+                    headers=signed_headers(secret, principal=submitted_by, topic=r.topic, value=r.value),
+                )
+                for r in records
+            ]
             await asyncio.wait_for(asyncio.gather(*acks), SEND_TIMEOUT_SECONDS)
         except (KafkaError, OSError, TimeoutError) as exc:
-            log.warning("broker unavailable for HTTP ingest: %s", exc)
+            # The broker's address and the client's message go to the log, never to the caller.
+            log.warning("broker unavailable for HTTP ingest: %s: %s", exc.__class__.__name__, exc)
             await self.close()
-            raise BrokerUnavailable(str(exc) or exc.__class__.__name__) from exc
+            raise BrokerUnavailable(exc.__class__.__name__) from exc
 
     async def close(self) -> None:
         """Stop the producer (a later publish starts a new one)."""
@@ -97,8 +124,8 @@ def items_of(body: bytes, binary_headers: Headers) -> list[bytes]:
         return [structured if structured is not None else body]
     try:
         parsed = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return [body]  # the decoder names it invalid_json
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return [body]  # the decoder names what is wrong with it
     if isinstance(parsed, list):
         return [msgspec.json.encode(item) for item in parsed]
     return [body]
@@ -118,18 +145,32 @@ def validate(decoder: Decoder, items: list[bytes], *, max_items: int) -> list[Re
         if isinstance(got, Rejection):
             errors.append(ItemError(index=index, reason=got.reason, detail=got.detail))
         else:
-            records.append(Record(topic, got[0].domain_key[1].encode(), value, len(got)))
+            sources = frozenset(e.source for e in got)
+            records.append(Record(topic, got[0].domain_key[1].encode(), value, len(got), sources))
     if errors:
         raise BatchRefused(413 if any(e.reason == "too_large" for e in errors) else 400, errors)
     return records
 
 
+def authorize(who: Principal, records: list[Record]) -> None:
+    """SourcesForbidden unless the key may write the source of every event of every record."""
+    errors = [
+        ItemForbidden(index=i, source=source, detail=f"key {who.name!r} may not write source {source!r}")
+        for i, r in enumerate(records)
+        for source in sorted(r.sources)
+        if not who.may_write(source)
+    ]
+    if errors:
+        raise SourcesForbidden(errors)
+
+
 async def ingest(
-    publisher: Publisher, decoder: Decoder, *, items: list[bytes], max_items: int, submitted_by: str
+    publisher: Publisher, decoder: Decoder, *, items: list[bytes], max_items: int, who: Principal
 ) -> Accepted:
-    """Validate the whole batch, then publish it: all items are accepted, or none."""
+    """Validate the whole batch, check its sources against the key, then publish it: all or none."""
     records = validate(decoder, items, max_items=max_items)
-    await publisher.publish(records, submitted_by=submitted_by)
+    authorize(who, records)
+    await publisher.publish(records, submitted_by=who.name)
     return Accepted(
         accepted=len(records),
         items=[ItemAccepted(index=i, topic=r.topic, events=r.events) for i, r in enumerate(records)],

@@ -13,6 +13,12 @@ Provider = Literal["aws", "azure", "gcp", "kubernetes", "other"]
 Population = Literal["privileged", "standard"]
 Strength = Literal["any", "phishing_resistant"]
 EdrReason = Literal["no_sensor", "stale_heartbeat", "uninstalled"]
+UncoveredReason = Literal["no_acceptance", "acceptance_ended", "acceptance_severity_exceeded"]
+_UNCOVERED = (
+    "why no risk acceptance covers it at T: `acceptance_severity_exceeded`: an acceptance in force names it, "
+    "but the finding's severity at T is above the acceptance's (e.g. re-rated since); `acceptance_ended`: "
+    "an acceptance that named it has expired or was revoked; `no_acceptance`: none was ever approved for it"
+)
 Item = TypeVar("Item", bound=BaseModel)
 
 
@@ -77,8 +83,8 @@ class VulnerabilityPastSla(BaseModel):
 
     model_config = _example(
         asset_id="host-0042", vulnerability_id="CVE-2026-1234", severity="critical", kev=True,
-        business_unit="payments", detected_at="2026-09-20T12:00:00Z", age_days=11.0, sla_days=7,
-        days_overdue=4.0,
+        business_unit="payments", detected_at="2026-09-20T12:00:00Z", age_seconds=950400.0, sla_days=7,
+        overdue_seconds=345600.0, reason="acceptance_severity_exceeded",
     )  # fmt: skip
     asset_id: str
     vulnerability_id: str
@@ -86,9 +92,12 @@ class VulnerabilityPastSla(BaseModel):
     kev: bool
     business_unit: str = Field(description="the asset's business unit at T; `unassigned` when unknown")
     detected_at: datetime = Field(description="when this cycle opened (re-detections never restart it)")
-    age_days: float = Field(description="T - detected_at, in fractional days")
-    sla_days: int
-    days_overdue: float = Field(description="age_days - sla_days (their sum is security_debt_days)")
+    age_seconds: float = Field(description="T - detected_at, in seconds")
+    sla_days: int = Field(description="the severity's SLA (policy sla_days), in days as the policy sets it")
+    overdue_seconds: float = Field(
+        description="age_seconds - sla_days x 86400 (their sum is security_debt_seconds)"
+    )
+    reason: UncoveredReason = Field(description=_UNCOVERED)
 
 
 class FailingCheck(BaseModel):
@@ -97,7 +106,7 @@ class FailingCheck(BaseModel):
     model_config = _example(
         resource_id="arn:aws:s3:::billing-exports", control_id="s3_bucket_public_access", provider="aws",
         severity="high", account="123456789012", region="eu-west-1", framework="cis-aws-3.0",
-        evaluated_at="2026-10-01T06:00:00Z", accepted=False,
+        evaluated_at="2026-10-01T06:00:00Z", accepted=False, reason="no_acceptance",
     )  # fmt: skip
     resource_id: str
     control_id: str
@@ -108,6 +117,7 @@ class FailingCheck(BaseModel):
     framework: str | None
     evaluated_at: datetime
     accepted: bool = Field(description="covered by a risk acceptance in force (listed only on request)")
+    reason: UncoveredReason | None = Field(description=_UNCOVERED + "; null when accepted")
 
 
 class OpenIncident(BaseModel):

@@ -18,12 +18,15 @@ from trustline.aggregator.sql import (
     ACCEPTED_CHECKS,
     EDR_EXPECTED_AT,
     EDR_UNKNOWN,
+    ENDED_AT,
     FACTORS_AT,
     IDENTITIES_AT,
     INCIDENTS_AT,
     OPEN_CYCLES_CTES,
     as_of,
+    check_scope,
     fresh_check,
+    vulnerability_scope,
 )
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
@@ -41,6 +44,19 @@ from .schemas import (
 Item = TypeVar("Item", bound=BaseModel)
 # Most severe first.
 _SEVERITY_RANK = "array_position('{critical,high,medium,low}'::text[], severity)"
+
+
+def _uncovered_reason(scope: str) -> str:
+    """Why no acceptance covers a finding at T (needs CTE `accepted`); `scope` matches an acceptance `r`.
+
+    In force and in scope yet not covering: the finding's severity exceeds the acceptance's.
+    """
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM accepted r WHERE {scope}) THEN 'acceptance_severity_exceeded'\n"
+        f"     WHEN EXISTS (SELECT 1 FROM risk_acceptances r WHERE {ENDED_AT} AND {scope})\n"
+        "          THEN 'acceptance_ended'\n"
+        "     ELSE 'no_acceptance' END"
+    )
 
 
 async def resolve_at(*, conn: asyncpg.Connection, at: datetime | None) -> datetime:
@@ -191,12 +207,13 @@ async def identities_without_mfa(
 # $4 business unit, $5 severity (NULL: any).
 _PAST_SLA = f"""
 WITH {OPEN_CYCLES_CTES}
-SELECT asset_id, vulnerability_id, severity, kev, business_unit, detected_at,
-       age / 86400.0 AS age_days, (sla_seconds / 86400)::int AS sla_days,
-       (age - sla_seconds) / 86400.0 AS days_overdue
-FROM opened
-WHERE NOT accepted AND age > sla_seconds
-  AND ($4::text IS NULL OR business_unit = $4) AND ($5::text IS NULL OR severity = $5)
+SELECT o.asset_id, o.vulnerability_id, o.severity, o.kev, o.business_unit, o.detected_at,
+       o.age AS age_seconds, (o.sla_seconds / 86400)::int AS sla_days,
+       o.age - o.sla_seconds AS overdue_seconds,
+       {_uncovered_reason(vulnerability_scope("r", "o", "o.business_unit"))} AS reason
+FROM opened o
+WHERE NOT o.accepted AND o.age > o.sla_seconds
+  AND ($4::text IS NULL OR o.business_unit = $4) AND ($5::text IS NULL OR o.severity = $5)
 """
 
 
@@ -219,7 +236,7 @@ async def vulnerabilities_past_sla(
         at=at,
         sql=_PAST_SLA,
         args=args,
-        order="days_overdue DESC, asset_id, vulnerability_id",
+        order="overdue_seconds DESC, asset_id, vulnerability_id",
         limit=limit,
         offset=offset,
     )
@@ -235,7 +252,8 @@ fresh AS (
 ),
 hits AS ({ACCEPTED_CHECKS})
 SELECT f.resource_id, f.control_id, f.provider, f.severity, f.account, f.region, f.framework, f.evaluated_at,
-       h.control_id IS NOT NULL AS accepted
+       h.control_id IS NOT NULL AS accepted,
+       CASE WHEN h.control_id IS NULL THEN {_uncovered_reason(check_scope("r", "f"))} END AS reason
 FROM fresh f LEFT JOIN hits h USING (resource_id, control_id)
 WHERE f.status = 'fail' AND ($3::bool OR h.control_id IS NULL)
   AND ($4::text IS NULL OR f.provider = $4) AND ($5::text IS NULL OR f.severity = $5)

@@ -70,7 +70,7 @@ def _patching(idx: _Index, severity: str, window: Window, policy: Policy, exact:
         p50_seconds=p50,
         p90_seconds=p90,
         open=OpenVulnerabilities(
-            **opened, security_debt_days=idx.sum("trustline_security_debt_days", severity=severity)
+            **opened, security_debt_seconds=idx.sum("trustline_security_debt_seconds", severity=severity)
         ),
     )
 

@@ -22,12 +22,14 @@ class Ratio(BaseModel):
 
 
 class OpenVulnerabilities(BaseModel):
-    """Open cycles at T by SLA status, and the days past SLA of those not accepted."""
+    """Open cycles at T by SLA status, and the time past SLA of those not accepted."""
 
     within_sla: int
     breached: int
     accepted: int
-    security_debt_days: float
+    security_debt_seconds: float = Field(
+        description="sum over open, not accepted cycles of the time past their SLA (security_debt_seconds)"
+    )
 
 
 class Patching(BaseModel):

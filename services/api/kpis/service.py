@@ -53,7 +53,7 @@ KPI_FAMILIES = (
     "trustline_time_to_patch_seconds_sum",
     "trustline_time_to_patch_seconds_count",
     "trustline_vulnerabilities_open",
-    "trustline_security_debt_days",
+    "trustline_security_debt_seconds",
     "trustline_incident_duration_seconds_sum",
     "trustline_incident_duration_seconds_count",
     "trustline_incidents_open",

@@ -6,48 +6,67 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from ..auth.service import Principal
 from ..deps import Conn, Reader, requires
 from ..types import BusinessUnit
 from . import service
-from .schemas import Acceptance, AcceptanceCreate, AcceptanceDetail, AcceptanceSeverity, Decision, Status
+from .schemas import (
+    Acceptance,
+    AcceptanceCreate,
+    AcceptanceDetail,
+    AcceptanceSeverity,
+    Decision,
+    Proposed,
+    Status,
+)
 
 router = APIRouter(prefix="/api/v1/risk-acceptances", tags=["risk acceptances"])
 Proposer = Annotated[Principal, Depends(requires("risk:propose"))]
 Approver = Annotated[Principal, Depends(requires("risk:approve"))]
+# The reason is optional, and so is the body that carries it.
+OptionalDecision = Annotated[
+    Decision | None,
+    Body(openapi_examples={"reason": {"summary": "With a reason", "value": {"reason": "controls verified"}}}),
+]
+
+
+def _reason(body: Decision | None) -> str | None:
+    return body.reason if body is not None else None
 
 
 @router.post("", status_code=201, summary="Propose a risk acceptance")
-async def propose(body: AcceptanceCreate, request: Request, conn: Conn, who: Proposer) -> Acceptance:
-    """Record a proposal by the calling principal; someone else must approve it."""
-    return await service.propose(
+async def propose(body: AcceptanceCreate, request: Request, conn: Conn, who: Proposer) -> Proposed:
+    """Record a proposal by the calling principal, with what it covers now; someone else must approve it."""
+    return await service.propose_with_coverage(
         conn, data=body, actor=who.name, now=datetime.now(UTC), policy=request.app.state.policy
     )
 
 
 @router.post("/{acceptance_id}/approve", summary="Approve (four eyes: never the requester)")
-async def approve(acceptance_id: UUID, body: Decision, conn: Conn, who: Approver) -> Acceptance:
+async def approve(
+    acceptance_id: UUID, conn: Conn, who: Approver, body: OptionalDecision = None
+) -> Acceptance:
     """Approve a proposal."""
     return await service.approve(
-        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=body.reason
+        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=_reason(body)
     )
 
 
 @router.post("/{acceptance_id}/reject", summary="Reject a proposal")
-async def reject(acceptance_id: UUID, body: Decision, conn: Conn, who: Approver) -> Acceptance:
+async def reject(acceptance_id: UUID, conn: Conn, who: Approver, body: OptionalDecision = None) -> Acceptance:
     """Reject a proposal."""
     return await service.reject(
-        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=body.reason
+        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=_reason(body)
     )
 
 
 @router.post("/{acceptance_id}/revoke", summary="End an approved acceptance now")
-async def revoke(acceptance_id: UUID, body: Decision, conn: Conn, who: Approver) -> Acceptance:
+async def revoke(acceptance_id: UUID, conn: Conn, who: Approver, body: OptionalDecision = None) -> Acceptance:
     """Revoke an approved acceptance: its findings count again at once."""
     return await service.revoke(
-        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=body.reason
+        conn, acceptance_id=acceptance_id, actor=who.name, now=datetime.now(UTC), reason=_reason(body)
     )
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..types import LINE_PATTERN, TEXT_PATTERN, BusinessUnit, Instant
+
 Status = Literal["proposed", "approved", "rejected", "expired", "revoked"]
 AcceptanceSeverity = Literal["critical", "high", "medium", "low"]
-_Text = Field(min_length=1, max_length=4000)
+# One-line fields (titles, names, ids) and free text (justifications), as PostgreSQL can store them: a
+# pattern also refuses lone surrogates, which JSON can carry but UTF-8 cannot.
+Line = Annotated[str, Field(pattern=LINE_PATTERN)]
+Text = Annotated[str, Field(pattern=TEXT_PATTERN)]
 _Id = Field(default=None, min_length=1, max_length=512)
 
 
@@ -18,11 +23,11 @@ class Scope(BaseModel):
     """What is accepted: a vulnerability (maybe on one asset) or a control (maybe on one resource)."""
 
     model_config = ConfigDict(extra="forbid")
-    vulnerability_id: str | None = _Id
-    asset_id: str | None = _Id
-    control_id: str | None = _Id
-    resource_id: str | None = _Id
-    business_unit: str | None = Field(default=None, min_length=1, max_length=128)
+    vulnerability_id: Line | None = _Id
+    asset_id: Line | None = _Id
+    control_id: Line | None = _Id
+    resource_id: Line | None = _Id
+    business_unit: BusinessUnit | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Scope:
@@ -54,13 +59,14 @@ class AcceptanceCreate(BaseModel):
             ]
         },
     )
-    title: str = Field(min_length=1, max_length=200)
-    justification: str = _Text
-    compensating_controls: str = Field(default="", max_length=4000)
+    title: Line = Field(min_length=1, max_length=200)
+    justification: Text = Field(min_length=1, max_length=4000)
+    compensating_controls: Text = Field(default="", max_length=4000)
     scope: Scope
     severity: AcceptanceSeverity
-    business_owner: str = Field(min_length=1, max_length=200)
-    expires_at: datetime
+    business_owner: Line = Field(min_length=1, max_length=200)
+    # An offset-less instant is UTC; instants outside [1970, 2200) are refused.
+    expires_at: Instant
 
 
 class Acceptance(BaseModel):
@@ -101,7 +107,23 @@ class Decision(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "compensating controls verified"}]}
     )
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000)
+
+
+class Coverage(BaseModel):
+    """What a scope covers right now: findings at or below the acceptance's severity, and those above."""
+
+    as_of: datetime
+    findings: Literal["vulnerabilities", "cloud_checks"]
+    covered: int
+    exceeding: int
+
+
+class Proposed(Acceptance):
+    """A new proposal with what it would cover now; warnings never block a proposal."""
+
+    coverage: Coverage
+    warnings: list[str]
 
 
 class AcceptanceDetail(BaseModel):

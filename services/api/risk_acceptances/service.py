@@ -11,7 +11,9 @@ import asyncpg
 
 from trustline.shared.policy import Policy
 
-from .schemas import Acceptance, AcceptanceCreate, AuditEntry, Scope
+from ..auth import principals
+from . import coverage
+from .schemas import Acceptance, AcceptanceCreate, AuditEntry, Proposed, Scope
 
 
 class RegistryError(ValueError):
@@ -35,8 +37,17 @@ _SCOPE = ("vulnerability_id", "asset_id", "control_id", "resource_id", "business
 
 def _acceptance(row: Any) -> Acceptance:
     data = dict(row)
-    scope = Scope(**{k: data.pop(k) for k in _SCOPE})
+    # Stored rows were validated on the way in (older ones by laxer rules): read them back as they are.
+    scope = Scope.model_construct(**{k: data.pop(k) for k in _SCOPE})
     return Acceptance(scope=scope, **data)
+
+
+def _actor(name: str) -> str:
+    """The canonical form of an acting principal (callers outside the API pass plain names)."""
+    try:
+        return principals.canonical(name)
+    except principals.InvalidName as exc:
+        raise RegistryError(str(exc)) from exc
 
 
 async def _audit(
@@ -65,6 +76,7 @@ async def propose(
     conn: asyncpg.Connection, *, data: AcceptanceCreate, actor: str, now: datetime, policy: Policy
 ) -> Acceptance:
     """Record a proposal; its expiry must lie within the policy's limit for its severity."""
+    actor = _actor(actor)
     limit = timedelta(days=policy.risk_acceptance_max_days.days(data.severity))
     if data.expires_at <= now:
         raise RegistryError("expires_at must be in the future")
@@ -102,6 +114,15 @@ async def propose(
     return _acceptance(row)
 
 
+async def propose_with_coverage(
+    conn: asyncpg.Connection, *, data: AcceptanceCreate, actor: str, now: datetime, policy: Policy
+) -> Proposed:
+    """Record a proposal and report what its scope covers now at or below its severity, and above it."""
+    made = await propose(conn, data=data, actor=actor, now=now, policy=policy)
+    found = await coverage.measure(conn, scope=data.scope, severity=data.severity, now=now, policy=policy)
+    return Proposed(**made.model_dump(), coverage=found, warnings=coverage.warnings(found, data.severity))
+
+
 async def _locked(conn: asyncpg.Connection, acceptance_id: UUID) -> Any:
     row = await conn.fetchrow("SELECT * FROM risk_acceptances WHERE id = $1 FOR UPDATE", acceptance_id)
     if row is None:
@@ -119,6 +140,7 @@ async def _decide(
     status: str,
     reason: str | None,
 ) -> Acceptance:
+    actor = _actor(actor)
     async with conn.transaction():
         row = await _locked(conn, acceptance_id)
         if action in ("approved", "rejected") and row["status"] != "proposed":
@@ -128,7 +150,8 @@ async def _decide(
                 f"only an approved, unexpired acceptance can be revoked; this one is {row['status']}"
             )
         if action == "approved":
-            if actor == row["requested_by"]:
+            # Canonical names compared, look-alikes too: `аlice` (Cyrillic а) is no second pair of eyes.
+            if principals.same_person(actor, row["requested_by"]):
                 raise Forbidden("four eyes: the approver must be someone other than the requester")
             if row["expires_at"] <= now:
                 raise Conflict("this proposal's expiry has already passed; propose it again")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from datetime import timedelta
 
 import asyncpg
 import pytest
+from alembic import command
 from rich.console import Console
 
 from tests.conftest import eventually
@@ -15,6 +17,7 @@ from trustline.aggregator.backfill import backfill
 from trustline.aggregator.history import partition_name, prune, write_snapshot
 from trustline.aggregator.loop import Aggregator
 from trustline.aggregator.samples import Sample
+from trustline.shared.migrations import alembic_config, upgrade
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 
@@ -96,3 +99,37 @@ async def test_two_aggregators_one_writer_and_failover(clean: Settings, db: asyn
         for stop in stops.values():
             stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks.values()), 10)
+
+
+async def test_migration_converts_stored_security_debt_to_seconds_and_back(
+    clean: Settings, db: asyncpg.Connection
+) -> None:
+    migration = importlib.import_module("trustline.shared.migrations.versions.0006_debt_seconds")
+    cfg = alembic_config(clean)
+    query = "SELECT name, labels->>'severity' AS severity, value FROM metric_samples ORDER BY name, 2"
+    await asyncio.to_thread(command.downgrade, cfg, migration.down_revision)
+    try:
+        # History written before the rename: debt in days, next to a family that must not change.
+        old = [
+            Sample("trustline_security_debt_days", {"business_unit": "retail", "severity": "high"}, 2.5),
+            Sample("trustline_security_debt_days", {"business_unit": "retail", "severity": "low"}, 0.0),
+            Sample("trustline_incidents_open", {"severity": "high"}, 3.0),
+        ]
+        await write_snapshot(db, at=T - D, samples=old, seconds=0.0, writer="test")
+    finally:
+        await asyncio.to_thread(upgrade, clean)
+    # 2.5 d = 2.5 x 86400 s = 216000 s; 0 stays 0; the other family is untouched.
+    assert [tuple(r) for r in await db.fetch(query)] == [
+        ("trustline_incidents_open", "high", 3.0),
+        ("trustline_security_debt_seconds", "high", 216000.0),
+        ("trustline_security_debt_seconds", "low", 0.0),
+    ]
+    await asyncio.to_thread(command.downgrade, cfg, migration.down_revision)
+    try:
+        assert [tuple(r) for r in await db.fetch(query)] == [
+            ("trustline_incidents_open", "high", 3.0),
+            ("trustline_security_debt_days", "high", 2.5),
+            ("trustline_security_debt_days", "low", 0.0),
+        ]
+    finally:
+        await asyncio.to_thread(upgrade, clean)

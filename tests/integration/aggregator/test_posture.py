@@ -95,9 +95,11 @@ async def test_accepted_findings_count_again_with_their_clocks_when_the_acceptan
         )
 
     before = await snapshot(db)
-    # h1's cycle is accepted; h2's is 40 d old against the 30 d SLA: breached, 10 days of debt.
+    # h1's cycle is accepted; h2's is 40 d old against the 30 d SLA: breached, 10 days (864000 s) of debt.
     assert (open_(before, "accepted"), open_(before, "breached"), open_(before, "within_sla")) == (1, 1, 0)
-    assert sample(before, "trustline_security_debt_days", business_unit="retail", severity="high") == 10
+    assert (
+        sample(before, "trustline_security_debt_seconds", business_unit="retail", severity="high") == 864000
+    )
     assert (
         sample(
             before,
@@ -110,6 +112,74 @@ async def test_accepted_findings_count_again_with_their_clocks_when_the_acceptan
     )
 
     after = await snapshot(db, T + 2 * D)
-    # The acceptance expired at T+1d: both count, with clocks from T-40d: 42 d old, 12 days of debt each.
+    # The acceptance expired at T+1d: both count, with clocks from T-40d: 42 d old, 12 days of debt each,
+    # 24 d = 2073600 s.
     assert (open_(after, "accepted"), open_(after, "breached")) == (0, 2)
-    assert sample(after, "trustline_security_debt_days", business_unit="retail", severity="high") == 24
+    assert (
+        sample(after, "trustline_security_debt_seconds", business_unit="retail", severity="high") == 2073600
+    )
+
+
+async def test_an_acceptance_stops_covering_a_finding_re_rated_above_its_severity(
+    clean: Settings, db: asyncpg.Connection
+) -> None:
+    s = D / 86400
+    await load(db, [
+        ev("asset.observed", T - 60 * D, asset_id="h1", business_unit="retail", kind="server"),
+        # CVE-R: medium from T-40d, re-rated critical at T-10d (the clock keeps T-40d).
+        ev("vulnerability.detected", T - 40 * D, asset_id="h1", vulnerability_id="CVE-R", severity="medium"),
+        ev("vulnerability.detected", T - 10 * D, asset_id="h1", vulnerability_id="CVE-R", severity="critical"),
+        # CVE-W: low from T-5d, re-rated high at T-2d.
+        ev("vulnerability.detected", T - 5 * D, asset_id="h1", vulnerability_id="CVE-W", severity="low"),
+        ev("vulnerability.detected", T - 2 * D, asset_id="h1", vulnerability_id="CVE-W", severity="high"),
+        # CVE-H: high throughout, under a critical acceptance (a higher ceiling covers it).
+        ev("vulnerability.detected", T - 50 * D, asset_id="h1", vulnerability_id="CVE-H", severity="high"),
+        # Cloud: r1/c1 fails as medium, re-evaluated as critical at T-1d; r2/c1 fails as low throughout.
+        check("r1", "c1", T - 3 * D, "fail", "medium"), check("r1", "c1", T - D, "fail", "critical"),
+        check("r2", "c1", T - 3 * D, "fail", "low"),
+    ])  # fmt: skip
+    await accept(db, at=T - 30 * D, expires=T + 100 * D, severity="medium", vulnerability_id="CVE-R")
+    await accept(db, at=T - 4 * D, expires=T + 30 * D, severity="low", vulnerability_id="CVE-W")
+    await accept(db, at=T - 20 * D, expires=T + 5 * D, severity="critical", vulnerability_id="CVE-H")
+    await accept(db, at=T - 5 * D, expires=T + 30 * D, severity="medium", control_id="c1")
+
+    def open_(m: dict, severity: str) -> list[float | None]:  # type: ignore[type-arg]
+        return [sample(m, "trustline_vulnerabilities_open", business_unit="retail", severity=severity,
+                       sla_status=status) for status in ("within_sla", "breached", "accepted")]  # fmt: skip
+
+    def debt(m: dict, severity: str) -> float | None:  # type: ignore[type-arg]
+        return sample(m, "trustline_security_debt_seconds", business_unit="retail", severity=severity)
+
+    def checks(m: dict, severity: str) -> list[float | None]:  # type: ignore[type-arg]
+        return [sample(m, "trustline_cloud_config_checks", provider="aws", severity=severity, status=status)
+                for status in ("pass", "fail", "accepted")]  # fmt: skip
+
+    # T-20d: CVE-R is medium, 20 d old, under its medium acceptance (approved T-30d+1h): accepted, no debt.
+    # CVE-H is high and 30 d old, exactly its SLA: within it (its acceptance is approved only at T-20d+1h).
+    early = await snapshot(db, T - 20 * D)
+    assert open_(early, "medium") == [0, 0, 1] and debt(early, "medium") == 0
+    assert open_(early, "high") == [1, 0, 0]
+    assert not names_with(early, "trustline_vulnerabilities_open", severity="critical")
+
+    # One second before the re-rating CVE-R is still medium and covered; at the re-rating instant it is
+    # critical, 30 d old against the 7 d SLA: breached, 23 d = 1987200 s of debt, with the T-40d clock.
+    assert open_(await snapshot(db, T - 10 * D - s), "medium") == [0, 0, 1]
+    rerated = await snapshot(db, T - 10 * D)
+    assert open_(rerated, "critical") == [0, 1, 0] and debt(rerated, "critical") == 23 * 86400
+    assert not names_with(rerated, "trustline_vulnerabilities_open", severity="medium")
+
+    # T-3d: CVE-W is low (2 d old) under its low acceptance. Cloud: r1 medium and r2 low, both failing,
+    # both under the medium acceptance of c1 (approved T-5d+1h).
+    before = await snapshot(db, T - 3 * D)
+    assert open_(before, "low") == [0, 0, 1]
+    assert checks(before, "medium") == [0, 0, 1] and checks(before, "low") == [0, 0, 1]
+
+    m = await snapshot(db, T)
+    # At T: CVE-R critical, 40 d old: breached, 33 d = 2851200 s of debt. CVE-W high, 5 d old against 30 d:
+    # within SLA again (no debt). CVE-H high under the critical acceptance: accepted, no debt.
+    assert open_(m, "critical") == [0, 1, 0] and debt(m, "critical") == 33 * 86400
+    assert open_(m, "high") == [1, 0, 1] and debt(m, "high") == 0
+    assert not names_with(m, "trustline_vulnerabilities_open", severity="low")
+    # r1 is critical since T-1d, above the medium acceptance: failing. r2 (low) stays accepted.
+    assert checks(m, "critical") == [0, 1, 0] and checks(m, "low") == [0, 0, 1]
+    assert not names_with(m, "trustline_cloud_config_checks", severity="medium")

@@ -1,14 +1,23 @@
-"""Access and bounds: a token-protected /metrics, no docs UI in production, bounded request bodies."""
+"""Access and bounds: a token-protected /metrics, no docs UI in production, bounded request bodies, API keys."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import uvicorn
 from pydantic import SecretStr
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.conftest import serve_api
+from tests.conftest import eventually, free_port, serve_api
+from trustline.api.app import create_app
+from trustline.api.auth import service as keys
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -73,6 +82,128 @@ async def test_reads_need_the_read_scope_unless_opened_by_config(clean: Settings
         assert listed.status_code == 200 and listed.json() == []
         # Writes still need a key whatever the read setting.
         assert (await http.post("/api/v1/risk-acceptances", json={})).status_code == 401
+
+
+async def _key(db: asyncpg.Connection, principal: str, *scopes: str, **extra: Any) -> str:
+    return await keys.create_key(db, principal=principal, scopes=list(scopes), now=datetime.now(UTC), **extra)
+
+
+async def test_one_key_per_request_and_no_header_hides_another(api: str, db: asyncpg.Connection) -> None:
+    key, other = await _key(db, "auditor", "read"), await _key(db, "auditor", "read")
+    async with httpx.AsyncClient(base_url=api) as http:
+        for authorization in ("", "Bearer", "Basic dXNlcjpwYXNz", "Token abc"):
+            got = await http.get(
+                "/api/v1/risk-acceptances", headers={"Authorization": authorization, "X-API-Key": key}
+            )
+            assert got.status_code == 200, (authorization, got.text)
+        # What `curl -H "Authorization: Bearer $UNSET"` sends; httpx refuses to, so over a raw socket.
+        assert await raw_status(api, b"Authorization: Bearer \r\nX-API-Key: " + key.encode()) == 200
+        same = await http.get(
+            "/api/v1/risk-acceptances", headers={"Authorization": f"Bearer {key}", "X-API-Key": key}
+        )
+        assert same.status_code == 200
+        two = await http.get(
+            "/api/v1/risk-acceptances", headers={"Authorization": f"Bearer {key}", "X-API-Key": other}
+        )
+        assert two.status_code == 400 and "more than one API key" in two.json()["detail"]
+        assert two.headers["content-type"] == "application/problem+json"
+        none = await http.get("/api/v1/risk-acceptances", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        assert none.status_code == 401 and "send an API key" in none.json()["detail"]
+
+
+async def raw_status(base_url: str, headers: bytes) -> int:
+    """The status of a GET of the registry list sent byte for byte, with `headers`."""
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"GET /api/v1/risk-acceptances HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + headers + b"\r\n\r\n"
+    )
+    await writer.drain()
+    status_line = (await reader.read()).split(b"\r\n", 1)[0]
+    writer.close()
+    await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+async def test_expired_and_revoked_keys_say_so(api: str, db: asyncpg.Connection) -> None:
+    expiring = await _key(db, "auditor", "read", expires_at=datetime.now(UTC) + timedelta(days=1))
+    revoked = await _key(db, "auditor", "read")
+    await db.execute("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE prefix = $1",
+                     expiring.split("_")[1])  # fmt: skip
+    assert await keys.revoke_key(db, prefix=revoked.split("_")[1], now=datetime.now(UTC))
+    async with httpx.AsyncClient(base_url=api) as http:
+        expired = await http.get("/api/v1/risk-acceptances", headers={"X-API-Key": expiring})
+        assert expired.status_code == 401 and "expired at" in expired.json()["detail"]
+        gone = await http.get("/api/v1/risk-acceptances", headers={"X-API-Key": revoked})
+        assert gone.status_code == 401 and "revoked at" in gone.json()["detail"]
+        unknown = await http.get(
+            "/api/v1/risk-acceptances", headers={"X-API-Key": revoked.rsplit("_", 1)[0] + "_" + "A" * 43}
+        )
+        assert unknown.status_code == 401 and "unknown" in unknown.json()["detail"]
+
+
+async def test_last_use_is_recorded_at_most_once_a_minute(api: str, db: asyncpg.Connection) -> None:
+    key = await _key(db, "auditor", "read")
+    prefix = key.split("_")[1]
+
+    async def last_used() -> datetime | None:
+        return await db.fetchval("SELECT last_used_at FROM api_keys WHERE prefix = $1", prefix)  # type: ignore[no-any-return]
+
+    assert await last_used() is None
+    async with httpx.AsyncClient(base_url=api, headers={"X-API-Key": key}) as http:
+        assert (await http.get("/api/v1/risk-acceptances")).status_code == 200
+        first = await last_used()
+        assert first is not None
+        assert (await http.get("/api/v1/risk-acceptances")).status_code == 200
+        assert await last_used() == first  # within the minute: no write
+        await db.execute(
+            "UPDATE api_keys SET last_used_at = now() - interval '2 minutes' WHERE prefix = $1", prefix
+        )
+        stale = await last_used()
+        assert (await http.get("/api/v1/risk-acceptances")).status_code == 200
+        refreshed = await last_used()
+        assert stale is not None and refreshed is not None and refreshed > stale
+
+
+async def test_the_authenticated_principal_is_on_the_request_state(
+    clean: Settings, db: asyncpg.Connection
+) -> None:
+    seen: list[object] = []
+
+    class Capture:
+        """Reads request.state.principal after the app answered, as an access log does."""
+
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await self.app(scope, receive, send)
+            if scope["type"] == "http":
+                seen.append(scope.get("state", {}).get("principal"))
+
+    app = create_app(clean)
+    app.add_middleware(Capture)
+    key = await _key(db, "Auditor", "read")
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/api/v1/risk-acceptances", headers={"X-API-Key": key})).status_code == 200
+        forbidden = await http.post("/api/v1/risk-acceptances", json={}, headers={"X-API-Key": key})
+        assert forbidden.status_code == 403
+        assert (await http.get("/api/v1/risk-acceptances")).status_code == 401
+    assert seen == ["auditor", "auditor", None]
+
+
+@asynccontextmanager
+async def serve_app(app: ASGIApp) -> AsyncIterator[str]:
+    """A real uvicorn serving `app` on a free port."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: asyncio.sleep(0, server.started))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
 
 
 METRICS_CREDENTIALS = [

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from tests.conftest import free_port, serve_api
 from tests.helpers import cloudevent
@@ -92,6 +92,40 @@ async def test_accepted_events_reach_the_database_through_the_broker(
     rows = await db.fetch("SELECT source, id FROM raw_events WHERE source = 'test/scanner' ORDER BY id")
     assert [r["id"] for r in rows] == ["v1", "v2", "v3", "v4"]
     assert await db.fetchval("SELECT count(*) FROM cloud_check_versions") == 2
+    # Every raw event names the key that submitted it (the OCSF record's two events included).
+    assert await db.fetchval("SELECT array_agg(DISTINCT submitted_by) FROM raw_events") == [
+        "http:scanner-bot"
+    ]
+
+
+async def test_a_key_writes_only_the_sources_it_holds(
+    api: str, settings: Settings, db: asyncpg.Connection
+) -> None:
+    writer = await headers(db, "events:write")  # test/* and prowler/*
+    squatted = vuln(1) | {"source": "qualys/prod", "id": "QID-1"}
+    async with httpx.AsyncClient(base_url=api, headers=writer) as http:
+        denied = await http.post("/api/v1/events", json=[vuln(2), squatted])
+        assert denied.status_code == 403, denied.text
+        assert denied.headers["content-type"] == "application/problem+json"
+        assert [(e["index"], e["source"]) for e in denied.json()["errors"]] == [(1, "qualys/prod")]
+    assert published(settings, "vulnerabilities") == 0  # all or nothing: v2 was not published either
+
+
+async def test_attribution_comes_from_the_api_not_from_a_header_a_producer_writes(
+    api: str, settings: Settings, db: asyncpg.Connection
+) -> None:
+    topic = f"{settings.topic_prefix}.vulnerabilities"
+    forged = [("trustline-submitted-by", b"scanner-bot"), ("trustline-submitted-sig", b"0" * 64)]
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers()})
+    producer.produce(topic, json.dumps(vuln(1)).encode(), headers=forged)
+    producer.produce(topic, json.dumps(vuln(2)).encode())
+    assert producer.flush(30) == 0
+    async with httpx.AsyncClient(base_url=api, headers=await headers(db, "events:write")) as http:
+        assert (await http.post("/api/v1/events", json=vuln(3))).status_code == 202
+    await consume_until(settings, db, raw=3)
+    rows = await db.fetch("SELECT id, submitted_by FROM raw_events ORDER BY id")
+    assert [(r["id"], r["submitted_by"]) for r in rows] == [
+        ("v1", f"kafka:{topic}"), ("v2", f"kafka:{topic}"), ("v3", "http:scanner-bot")]  # fmt: skip
 
 
 async def test_refused_batches_publish_nothing(api: str, settings: Settings, db: asyncpg.Connection) -> None:
@@ -115,7 +149,15 @@ async def test_refused_batches_publish_nothing(api: str, settings: Settings, db:
         assert six.status_code == 413 and "at most 5" in six.json()["errors"][0]["detail"]
         huge = await http.post("/api/v1/events", json=[vuln(1, note="x" * (1024 * 1024))])
         assert huge.status_code == 413 and huge.json()["errors"][0]["reason"] == "too_large"
-        assert (await http.post("/api/v1/events", json=[])).status_code == 400
+        empty = await http.post("/api/v1/events", json=[])
+        assert empty.status_code == 400 and empty.json()["detail"].startswith("the batch is empty")
+        # Bodies that once answered 500: deep nesting and invalid UTF-8.
+        for body in (b"[" * 5000 + b"]" * 5000, json.dumps(vuln(1)).encode().replace(b'"h1"', b'"h\xff1"')):
+            bad = await http.post(
+                "/api/v1/events", content=body, headers={"content-type": "application/json"}
+            )
+            assert bad.status_code == 400, bad.text
+            assert bad.json()["errors"][0]["reason"] == "invalid_json"
         text = await http.post("/api/v1/events", content=b"hello", headers={"content-type": "text/plain"})
         assert text.status_code == 415
     assert published(settings, "vulnerabilities") == 0
@@ -133,8 +175,10 @@ async def test_an_unreachable_broker_answers_503_with_retry_after(
     settings: Settings, db: asyncpg.Connection
 ) -> None:
     writer = await headers(db, "events:write")
-    nowhere = settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
+    port = free_port()
+    nowhere = settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{port}"})
     async with serve_api(nowhere) as url, httpx.AsyncClient(base_url=url, headers=writer, timeout=60) as http:
         down = await http.post("/api/v1/events", json=vuln(1))
         assert down.status_code == 503 and int(down.headers["retry-after"]) > 0
         assert "nothing was accepted" in down.json()["detail"]
+        assert str(port) not in down.text  # the broker's address stays in the log

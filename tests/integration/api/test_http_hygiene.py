@@ -3,6 +3,7 @@ an optional Host allow-list and one access-log line per request."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -15,7 +16,7 @@ import httpx
 import pytest
 from fastapi import Request
 
-from tests.conftest import serve_api
+from tests.conftest import eventually, serve_api
 from trustline.api.app import create_app
 from trustline.api.auth import service as keys
 from trustline.shared.settings import Settings
@@ -128,9 +129,22 @@ async def test_an_unexpected_error_is_a_problem_500_naming_only_the_request_id(
     assert "incident_versions" in str(crash.exc_info[1])  # the traceback is in the log, not the answer
 
 
+def written(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "trustline.api.access"]
+
+
+async def access_lines(caplog: pytest.LogCaptureFixture, count: int) -> list[str]:
+    """The access-log lines once `count` are in (each is written as its request ends, after the answer)."""
+    await eventually(lambda: asyncio.sleep(0, len(written(caplog)) >= count))
+    lines = written(caplog)
+    assert len(lines) == count, lines
+    return lines
+
+
 async def test_one_access_line_per_request_without_the_query_string(
     clean: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="trustline.api.access")
     app = create_app(clean)
 
     @app.get("/test/who")
@@ -139,38 +153,31 @@ async def test_one_access_line_per_request_without_the_query_string(
         return {}
 
     async with serve_api(clean, app=app) as url, httpx.AsyncClient(base_url=url) as http:
-        with caplog.at_level(logging.INFO, logger="trustline.api.access"):
-            await http.get("/api/v1/kpis", params={"token": "hunter2"}, headers={"X-Request-ID": "r-1"})
-            await http.get("/test/who", headers={"X-Request-ID": "r-2"})
-    lines = [r.getMessage() for r in caplog.records if r.name == "trustline.api.access"]
-    assert len(lines) == 2, lines
-    anonymous, named = lines
+        await http.get("/api/v1/kpis", params={"token": "hunter2"}, headers={"X-Request-ID": "r-1"})
+        await http.get("/test/who", headers={"X-Request-ID": "r-2"})
+        anonymous, named = await access_lines(caplog, 2)
     assert re.fullmatch(r"GET /api/v1/kpis 401 \d+\.\dms request_id=r-1 principal=-", anonymous), anonymous
     assert re.fullmatch(r"GET /test/who 200 \d+\.\dms request_id=r-2 principal=alice", named), named
     assert "hunter2" not in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/api/deps.py (registry engineer) does not set request.state.principal = who.name yet",
-)
 async def test_access_line_names_the_principal_of_a_presented_key(
     api: str, reader: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="trustline.api.access")
     async with httpx.AsyncClient(base_url=api, headers=reader) as http:
-        with caplog.at_level(logging.INFO, logger="trustline.api.access"):
-            assert (await http.get("/api/v1/kpis")).status_code == 200
-    [line] = [r.getMessage() for r in caplog.records if r.name == "trustline.api.access"]
+        assert (await http.get("/api/v1/kpis")).status_code == 200
+        [line] = await access_lines(caplog, 1)
     assert line.endswith("principal=leader"), line
 
 
 async def test_access_line_escapes_control_characters_in_the_path(
     api: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="trustline.api.access")
     async with httpx.AsyncClient(base_url=api) as http:
-        with caplog.at_level(logging.INFO, logger="trustline.api.access"):
-            await http.get("/x%0Afake%20line%1b[31m")
-    [line] = [r.getMessage() for r in caplog.records if r.name == "trustline.api.access"]
+        await http.get("/x%0Afake%20line%1b[31m")
+        [line] = await access_lines(caplog, 1)
     assert "\n" not in line and "\x1b" not in line and "/x\\nfake line\\x1b[31m" in line, line
 
 

@@ -16,6 +16,8 @@ from trustline.api.auth import service as keys
 from trustline.api.kpis import service as kpi_service
 from trustline.shared.policy import Policy
 
+from .gaps_scenario import accept
+
 pytestmark = pytest.mark.integration
 Q = {"at": T.isoformat()}
 
@@ -115,12 +117,14 @@ def check_headline(k: dict[str, Any]) -> None:
         "within_sla": 1,
         "breached": 1,
         "accepted": 0,
-        "security_debt_days": pytest.approx(3),
+        "security_debt_seconds": pytest.approx(3 * 86400),
     }
     high = patch["high"]
     assert high["sla_compliance"] == {"numerator": 0, "denominator": 1, "ratio": 0.0}
     assert high["p50_seconds"] == high["p90_seconds"] == pytest.approx(38 * 86400)
-    assert high["open"]["breached"] == 1 and high["open"]["security_debt_days"] == pytest.approx(15)
+    assert high["open"]["breached"] == 1 and high["open"]["security_debt_seconds"] == pytest.approx(
+        15 * 86400
+    )
     # No medium remediations: the ratio is absent, not 0.
     assert patch["medium"]["sla_compliance"] == {"numerator": 0, "denominator": 0, "ratio": None}
     assert patch["medium"]["p50_seconds"] is None
@@ -169,6 +173,37 @@ async def test_kpi_history_reads_the_stored_snapshots(
     now = points[2]["kpis"]
     assert now["edr_coverage"]["ratio"] == 0.6 and now["cloud_config_compliance"]["ratio"] == 0.5
     assert by_severity(now["patching"])["critical"]["p50_seconds"] is None  # not stored: exact only live
+
+
+async def test_kpis_stop_counting_a_finding_as_accepted_once_re_rated_above_its_acceptance(
+    api: str, db: asyncpg.Connection, reader: dict[str, str]
+) -> None:
+    await load(db, [
+        asset("k1", "retail", "linux", T - 60 * D),
+        # CVE-R: medium from T-40d under a medium acceptance, re-rated critical at T-1d.
+        vuln("detected", "k1", "CVE-R", T - 40 * D, "medium"), vuln("detected", "k1", "CVE-R", T - D, "critical"),
+        # r1/c1 fails as medium under a medium acceptance of c1, then as critical from T-1d; r3 passes.
+        *(ev("cloud.evaluated", at, source="test/cspm", resource_id=r, control_id=c, status=st, severity=sev,
+             provider="aws")
+          for r, c, st, sev, at in (("r1", "c1", "fail", "medium", T - 3 * D), ("r3", "c2", "pass", "high", T - 3 * D),
+                                    ("r1", "c1", "fail", "critical", T - D))),
+    ])  # fmt: skip
+    await accept(db, at=T - 30 * D, expires=T + 100 * D, severity="medium", vulnerability_id="CVE-R")
+    await accept(db, at=T - 5 * D, expires=T + 30 * D, severity="medium", control_id="c1")
+    zero = {"within_sla": 0, "breached": 0, "accepted": 0, "security_debt_seconds": 0}
+    async with httpx.AsyncClient(base_url=api, headers=reader) as http:
+        before = (await http.get("/api/v1/kpis", params={"at": (T - 2 * D).isoformat()})).json()
+        after = (await http.get("/api/v1/kpis", params=Q)).json()
+    # T-2d: CVE-R is medium and accepted; r1 (medium) is accepted, so compliance is r3 alone: 1 / (1 + 0).
+    assert by_severity(before["patching"])["medium"]["open"] == zero | {"accepted": 1}
+    assert by_severity(before["patching"])["critical"]["open"] == zero
+    assert before["cloud_config_compliance"] == {"numerator": 1, "denominator": 1, "ratio": 1.0}
+    # T: CVE-R is critical with its T-40d clock: breached, 40 - 7 = 33 d = 2851200 s of debt. r1 (critical)
+    # fails again: 1 / (1 + 1).
+    assert by_severity(after["patching"])["critical"]["open"] == zero | {
+        "breached": 1, "security_debt_seconds": 33 * 86400}  # fmt: skip
+    assert by_severity(after["patching"])["medium"]["open"] == zero
+    assert after["cloud_config_compliance"] == {"numerator": 1, "denominator": 2, "ratio": 0.5}
 
 
 async def test_kpis_refuse_bad_requests(api: str, db: asyncpg.Connection, reader: dict[str, str]) -> None:

@@ -95,7 +95,10 @@ async def test_import_publishes_valid_records_and_reports_the_rest(
     lines = tmp_path / "events.jsonl"
     good = cloudevent("asset.observed", NOW - D, {"asset_id": "h1"}, id_="i1")
     bad = cloudevent("asset.observed", NOW - D, {"hostname": "no id"}, id_="i2")
-    lines.write_text("\n".join([json.dumps(good), "{broken", json.dumps(bad), ""]))
+    hostile = [b"[" * 5000 + b"]" * 5000, json.dumps(good).encode().replace(b'"h1"', b'"h\xff1"')]
+    lines.write_bytes(
+        b"\n".join([json.dumps(good).encode(), b"{broken", json.dumps(bad).encode(), *hostile, b""])
+    )
 
     ocsf = await import_file(settings, report, "ocsf", Console(quiet=True))
     # FAIL and PASS map (two buckets each); MANUAL has no status Trustline can count.
@@ -104,10 +107,14 @@ async def test_import_publishes_valid_records_and_reports_the_rest(
     }
     plain = await import_file(settings, lines, "events", Console(quiet=True))
     assert plain.accepted == {f"{settings.topic_prefix}.assets": 1}
-    assert plain.rejected == {"invalid_json": 1, "invalid_data": 1}
+    assert plain.rejected == {"invalid_json": 3, "invalid_data": 1}  # deep nesting and bad UTF-8 included
     assert any("record 3: invalid_data" in e for e in plain.examples)
     not_ocsf = await import_file(settings, lines, "ocsf", Console(quiet=True))
-    assert not_ocsf.accepted == {} and sum(not_ocsf.rejected.values()) == 3
+    assert not_ocsf.accepted == {} and sum(not_ocsf.rejected.values()) == 5
+    nested = tmp_path / "nested.json"
+    nested.write_bytes(b"[" * 5000 + b"]" * 5000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        await import_file(settings, nested, "events", Console(quiet=True))
 
     # 2 findings x 2 buckets + 1 asset reach PostgreSQL through the worker.
     await consume_until(settings, db, 5)

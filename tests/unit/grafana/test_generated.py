@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from pydantic import ValidationError
 
-from grafana.generator.__main__ import BOARDS, ROOT, render_all
-from trustline.aggregator import loop
+from grafana.generator.__main__ import BOARDS, ROOT, main, render_all
+from grafana.generator.rules import load_thresholds
+from trustline.aggregator import loop, telemetry
 from trustline.ingest import metrics as ingest_metrics
 from trustline.shared.catalog import FAMILIES, family_of
 
@@ -23,7 +26,8 @@ def pipeline_sample_names() -> set[str]:
     """Sample names the ingest worker and the aggregator expose, from their own collectors."""
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
     collectors = [ingest_metrics.EVENTS, ingest_metrics.DEAD_LETTERS, ingest_metrics.BATCH_SECONDS,
-                  ingest_metrics.LAST_COMMIT, ingest_metrics.LAG, loop.DURATION, loop.LAST_SUCCESS]  # fmt: skip
+                  ingest_metrics.LAST_COMMIT, ingest_metrics.LAG, loop.DURATION, loop.LAST_SUCCESS,
+                  telemetry.LABEL_VALUES_FOLDED]  # fmt: skip
     return {m.name + s for c in collectors for m in c.describe() for s in suffixes[m.type]}
 
 
@@ -100,3 +104,25 @@ def test_provisioning_holds_no_secret() -> None:
     postgres = next(d for d in config["datasources"] if d["uid"] == "trustline-postgres")
     assert postgres["secureJsonData"]["password"] == "${TRUSTLINE_GRAFANA_PG_PASSWORD}"
     assert Path(ROOT / "provisioning" / "dashboards" / "trustline.yaml").exists()
+
+
+def test_the_runbook_base_url_can_be_set_for_one_generation(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = "https://runbooks.example.org/trustline/runbooks.md"
+    alerts = yaml.safe_load(render_all(runbook_base_url=base)[ROOT / "rules" / "alerts.yaml"])
+    rules = [r for group in alerts["groups"] for r in group["rules"]]
+    assert rules and all(r["annotations"]["runbook_url"] == f"{base}#{r['alert'].lower()}" for r in rules)
+    # `make dashboards` reads TRUSTLINE_RUNBOOK_BASE_URL: under another base only the alert rules differ from
+    # the committed ones (which keep the file's default); unset or empty, nothing does.
+    monkeypatch.setenv("TRUSTLINE_RUNBOOK_BASE_URL", base)
+    assert main(["--check"]) == 1
+    assert capsys.readouterr().out == "out of date: grafana/rules/alerts.yaml (run `make dashboards`)\n"
+    monkeypatch.setenv("TRUSTLINE_RUNBOOK_BASE_URL", "")
+    assert main(["--check"]) == 0
+
+
+def test_a_runbook_base_url_must_name_the_document() -> None:
+    for bad in ("https://wiki.example.org/runbooks#trustline", "docs/run books.md", ""):
+        with pytest.raises(ValidationError):
+            load_thresholds(runbook_base_url=bad)

@@ -33,6 +33,7 @@ def test_promtool_rule_unit_tests_pass() -> None:
     assert {p.name for p in RULE_TESTS} == {
         "risk_alerts_test.yaml",
         "pipeline_alerts_test.yaml",
+        "availability_alerts_test.yaml",
         "recording_test.yaml",
     }
     done = subprocess.run(

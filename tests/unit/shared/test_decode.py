@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -213,3 +213,99 @@ def test_any_binary_mode_headers_give_events_or_a_reason(headers: dict[str, byte
 )
 def test_any_json_data_gives_an_event_or_a_reason(data: Any) -> None:
     assert isinstance(decode("trustline.assets", record("asset.observed", data)), Event | Rejection)
+
+
+# Hostile records that once stopped ingestion, and their kin: each ends as a reason, never an exception.
+_VALID = record("vulnerability.detected", MINIMAL["vulnerability.detected"])
+HOSTILE: list[tuple[str, bytes, str]] = [
+    ("invalid UTF-8 in data", _VALID.replace(b'"h1"', b'"h\xff\xfe1"'), "invalid_json"),
+    ("invalid UTF-8 in the id", _VALID.replace(b'"e1"', b'"e\xc3"'), "invalid_json"),
+    ("a lone surrogate escape", _VALID.replace(b'"h1"', b'"h\\ud800"'), "invalid_json"),
+    ("arrays nested 50,000 deep", b"[" * 50_000 + b"]" * 50_000, "invalid_json"),
+    ("objects nested 5,000 deep", b'{"a":' * 5_000 + b"1" + b"}" * 5_000, "invalid_json"),
+    (
+        "data nested 3,000 deep",
+        _VALID.replace(b'"severity": "high"', b'"x": ' + b"[" * 3000 + b"]" * 3000 + b', "severity": "high"'),
+        "invalid_json",
+    ),
+    (
+        "an OCSF record nested 5,000 deep",
+        b'{"class_uid": 2004, "resources": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        "invalid_json",
+    ),
+    ("a raw NUL byte in a string", _VALID.replace(b'"h1"', b'"h\x001"'), "invalid_json"),
+    (
+        "time in year 1 ahead of UTC",
+        record("asset.observed", {"asset_id": "h"}, time="0001-01-01T00:00:00+01:00"),
+        "time_out_of_range",
+    ),
+    (
+        "time in year 9999 behind UTC",
+        record("asset.observed", {"asset_id": "h"}, time="9999-12-31T23:59:59-14:00"),
+        "time_out_of_range",
+    ),
+    (
+        "time without an offset",
+        record("asset.observed", {"asset_id": "h"}, time="2026-11-03T09:00:00"),
+        "invalid_envelope",
+    ),
+    (
+        "time as a bare date",
+        record("asset.observed", {"asset_id": "h"}, time="2026-11-03"),
+        "invalid_envelope",
+    ),
+    ("time as a huge number", record("asset.observed", {"asset_id": "h"}, time=10**30), "invalid_envelope"),
+    ("a huge integer in data", _VALID.replace(b'"high"', b'"high", "kev": ' + b"9" * 5000), "invalid_data"),
+]
+
+
+@pytest.mark.parametrize(("what", "value", "reason"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_records_get_a_reason(what: str, value: bytes, reason: str) -> None:
+    topic = "trustline.assets" if b"asset.observed" in value else "trustline.vulnerabilities"
+    big = Decoder(topic_prefix="trustline", max_bytes=1 << 20, clock=lambda: NOW)
+    got = big.decode(topic, value)
+    assert isinstance(got, Rejection) and got.reason == reason, (what, got)
+    assert got.detail
+    routed = big.route(value)[1]  # import and HTTP ingest decode without a topic
+    assert isinstance(routed, Rejection), (what, routed)
+
+
+def test_binary_mode_header_without_a_value_is_a_reason_not_a_crash() -> None:
+    headers: list[tuple[str, bytes | None]] = [("ce_specversion", b"1.0"), ("ce_id", None), ("x", None)]
+    got = decoder.decode("trustline.edr", b'{"asset_id": "h1"}', headers)  # type: ignore[arg-type]
+    assert isinstance(got, Rejection) and got.reason == "invalid_envelope"
+
+
+def _nest(depth: int, inner: bytes) -> bytes:
+    return b"[" * depth + inner + b"]" * depth
+
+
+@given(
+    st.sampled_from(sorted(MINIMAL)),
+    st.one_of(
+        st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(
+            lambda d: d.isoformat()
+        ),
+        st.datetimes(
+            min_value=datetime(1, 1, 2),
+            max_value=datetime(9999, 12, 30),
+            timezones=st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-1439, 1439)),
+        ).map(lambda d: d.isoformat()),
+        st.text(max_size=30),
+    ),
+    st.binary(max_size=8),
+    st.integers(min_value=0, max_value=4000),
+    st.sampled_from([b"", b"\x00", b"\xff", b"\xed\xa0\x80", b"\\u0000", b"\\ud800"]),
+)
+def test_any_hostile_mix_gives_events_or_a_reason(
+    type_: str, time: str, junk: bytes, depth: int, poison: bytes
+) -> None:
+    """Extreme or offset-less times, invalid UTF-8, NUL and deep nesting, in any combination."""
+    value = record(type_, MINIMAL[type_], time=time).replace(b'"e1"', b'"e' + poison + b'1"')
+    nested = value[:-1] + b', "x": ' + _nest(depth, junk) + b"}"
+    for candidate in (value, nested, _nest(depth, value)):
+        assert isinstance(decoder.decode(TOPIC_OF[type_], candidate), tuple | Rejection)
+        assert isinstance(decoder.route(candidate)[1], tuple | Rejection)
+
+
+TOPIC_OF = {t: f"trustline.{suffix}" for suffix, types in TOPIC_TYPES.items() for t in types}

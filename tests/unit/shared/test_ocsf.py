@@ -4,7 +4,7 @@ Prowler emits OCSF with); it has no model for classes 2002, 2005, 3001 and 5001,
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -87,6 +87,24 @@ def test_prowler_detection_finding_is_one_evaluation_per_resource() -> None:
     )
     assert got[0].source == "prowler/prowler" and got[0].time == WHEN
     assert len({e.id for e in got}) == 2  # one id per resource, stable for this evaluation time
+
+
+def test_prowler_time_as_it_really_writes_it() -> None:
+    """Prowler writes `time_dt` in the scanning machine's local time without an offset and `time` in
+    epoch seconds (prowler/lib/outputs/ocsf/ocsf.py: `time_dt=finding.timestamp` from datetime.today(),
+    `time=int(timestamp.timestamp())`): the exact instant is the epoch."""
+    local = WHEN.astimezone(timezone(timedelta(hours=5, minutes=30))).replace(tzinfo=None)  # say Mumbai
+    record = json.loads(prowler_finding().model_dump_json(exclude_none=True))
+    record.update(time_dt=local.isoformat(), time=int(WHEN.timestamp()))
+    got = events("cloudconfig", record)
+    assert [e.time for e in got] == [WHEN, WHEN]
+    # Without the epoch, an offset-less time_dt is read as UTC; a millisecond epoch works as OCSF says.
+    del record["time"]
+    assert [e.time for e in events("cloudconfig", record)] == [local.replace(tzinfo=UTC)] * 2
+    record.update(time=int(WHEN.timestamp() * 1000), time_dt=None)
+    assert [e.time for e in events("cloudconfig", {k: v for k, v in record.items() if v is not None})] == [
+        WHEN
+    ] * 2
 
 
 def test_prowler_pass_and_muted() -> None:
