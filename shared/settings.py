@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_HOST = "127.0.0.1"
 # Development only: prod uses TRUSTLINE_INGEST_ATTRIBUTION_SECRET or no attribution signature at all.
@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     # and the key they act with, e.g. TRUSTLINE_API_KEY=tl_... (or `--key-file`).
     api_url: str | None = None
     api_key: SecretStr | None = None
+    # HTTP hygiene: connections that have not sent a request's headers within this are closed (408),
+    # and when set, requests whose Host is not listed (`*.example.com` for subdomains) get 400.
+    api_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    api_allowed_hosts: Annotated[list[str], NoDecode] = []
+
+    @field_validator("api_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _prod_needs_explicit_endpoints(self) -> Settings:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 import uvicorn
+from starlette.types import ASGIApp
 
 from trustline.cli.devstack import DevStack
 from trustline.ingest.topics import ensure_topics
@@ -118,13 +119,16 @@ async def eventually(probe: object, *, seconds: float = 30.0, every: float = 0.1
 
 
 @asynccontextmanager
-async def serve_api(settings: Settings) -> AsyncIterator[str]:
-    """A real API server (uvicorn on a free port) for `settings`; yields its base URL."""
+async def serve_api(settings: Settings, *, app: ASGIApp | None = None) -> AsyncIterator[str]:
+    """A real API server (uvicorn on a free port, served as `trustline api` does) for `settings`, or for
+    `app` built from them; yields its base URL."""
+    from trustline.api import server as api_server
     from trustline.api.app import create_app
 
     port = free_port()
+    app = app or create_app(settings)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        api_server.config(app, settings, host="127.0.0.1", port=port, log_level="warning")
     )
     task = asyncio.create_task(server.serve())
     try:

@@ -11,9 +11,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from prometheus_client import Gauge, Histogram, start_http_server
+from prometheus_client import Gauge, Histogram
 
 from trustline.api.risk_acceptances import service as registry
+from trustline.shared import metrics_server
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
 from trustline.shared.policy import Policy
@@ -48,7 +49,11 @@ class Aggregator:
     async def run(self, stop: asyncio.Event) -> None:
         """Snapshot while leader; followers wait for the lock; survive database outages."""
         if self.settings.aggregator_metrics_port is not None:
-            start_http_server(self.settings.aggregator_metrics_port, addr=self.settings.metrics_host)
+            metrics_server.serve(
+                port=self.settings.aggregator_metrics_port,
+                host=self.settings.metrics_host,
+                token=self.settings.metrics_token,
+            )
         while not stop.is_set():
             try:
                 conn = await connect(self.settings)

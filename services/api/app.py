@@ -14,7 +14,7 @@ from trustline.shared.events import Decoder
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import Settings, get_settings
 
-from . import errors
+from . import docs, errors
 from .events.routes import router as events_router
 from .events.service import Publisher
 from .gaps.routes import router as gaps_router
@@ -23,6 +23,7 @@ from .kpis.routes import router as kpis_router
 from .limits import BodyLimit
 from .metrics.cache import SnapshotCache
 from .metrics.routes import router as metrics_router
+from .middleware import AllowedHosts, RequestContext, SecurityHeaders
 from .risk_acceptances.routes import router as risk_router
 
 
@@ -49,11 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Security events in, business-aligned risk metrics out.",
         lifespan=lifespan,
-        docs_url="/docs"
-        if (settings.env == "dev" if settings.api_docs is None else settings.api_docs)
-        else None,
+        docs_url=None,  # installed below with its own Content-Security-Policy
         redoc_url=None,
+        # A slash redirect would be built from the request's Host header: `/docs/` is a plain 404.
+        redirect_slashes=False,
     )
+    if settings.env == "dev" if settings.api_docs is None else settings.api_docs:
+        docs.install(app)
     app.state.snapshots = cache
     app.state.policy = load_policy(settings.policy_file)
     app.state.metrics_token = settings.metrics_token
@@ -64,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.publisher = Publisher(settings)
     app.state.max_batch_events = settings.api_max_batch_events
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    if settings.api_allowed_hosts:
+        app.add_middleware(AllowedHosts, hosts=settings.api_allowed_hosts)
+    app.add_middleware(RequestContext)  # outside the host check: refusals are logged with their id
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, even a 500, carries the headers
     errors.install(app)
     app.include_router(metrics_router)
     app.include_router(health_router)

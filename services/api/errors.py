@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Message, Send
 
 from .risk_acceptances.service import Conflict, Forbidden, NotFound, RegistryError
 
@@ -25,16 +28,41 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
+def problem(status: int, title: str, detail: str, *, instance: str, **extra: Any) -> dict[str, Any]:
+    """The problem details document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance}
+    return {**body, **extra}
+
+
 def problem_response(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
     """The response for one problem."""
-    body = {
-        "type": "about:blank",
-        "title": title,
+    body = problem(status, title, detail, instance=request.url.path, **extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    **extra: Any,
+) -> None:
+    """Answer a problem straight from ASGI middleware (outside the routing layer)."""
+    body = json.dumps(problem(status, title, detail, instance=instance, **extra)).encode()
+    start: Message = {
+        "type": "http.response.start",
         "status": status,
-        "detail": detail,
-        "instance": request.url.path,
+        "headers": [
+            (b"content-type", PROBLEM.encode()),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
     }
-    return JSONResponse({**body, **extra}, status_code=status, media_type=PROBLEM)
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
 
 
 _REGISTRY_STATUS: dict[type[RegistryError], tuple[int, str]] = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import send_problem
 
 
 class BodyLimit:
@@ -44,23 +44,5 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"request bodies are limited to {self.max_bytes} bytes",
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"request bodies are limited to {self.max_bytes} bytes"
+        await send_problem(send, 413, "Payload too large", detail, instance=scope.get("path", ""))

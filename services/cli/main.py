@@ -214,17 +214,15 @@ def api(log_level: LogLevel = "INFO") -> None:
     """Serve the API and /metrics."""
     import uvicorn
 
+    from trustline.api import server
     from trustline.api.app import create_app
 
     configure_logging(log_level)
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=log_level.lower(),
-        access_log=False,
-    )
+    # The app logs one access line per request itself (with the request id and principal).
+    uvicorn.Server(
+        server.config(create_app(settings), settings, log_level=log_level.lower(), access_log=False)
+    ).run()
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -19,14 +20,31 @@ def rules_dir() -> Path | None:
     return None
 
 
+def write_token(settings: Settings, home: Path) -> Path | None:
+    """The metrics token in `home/metrics-token`, readable by this user only (none: the file is removed)."""
+    path = home / "metrics-token"
+    if settings.metrics_token is None:
+        path.unlink(missing_ok=True)
+        return None
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)  # a file left by an earlier run keeps its mode otherwise
+        out.write(settings.metrics_token.get_secret_value())
+    return path.resolve()  # Prometheus reads relative paths from the config file's folder
+
+
 def write_config(settings: Settings, *, ingest_port: int, aggregator_port: int) -> Path:
     """Write var/prometheus/prometheus.yml: scrape the API and both pipeline ports, load the rules."""
     home = settings.state_dir / "prometheus"
     home.mkdir(parents=True, exist_ok=True)
     rules = rules_dir()
+    token = write_token(settings, home)
 
     def job(name: str, host: str, port: int) -> dict[str, object]:
-        return {"job_name": name, "static_configs": [{"targets": [f"{host}:{port}"]}]}
+        scrape: dict[str, object] = {"job_name": name, "static_configs": [{"targets": [f"{host}:{port}"]}]}
+        if token is not None:  # the token never enters the config itself
+            scrape["authorization"] = {"type": "Bearer", "credentials_file": str(token)}
+        return scrape
 
     config = {
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},

@@ -48,8 +48,8 @@ async def edr_uncovered(
 ) -> Page[EdrUncovered]:
     """In scope (not retired, EDR required, seen within inventory_stale_after), no recent healthy sensor."""
     return await service.edr_uncovered(
-        conn,
-        at=await service.resolve_at(conn, at=at),
+        conn=conn,
+        at=await service.resolve_at(conn=conn, at=at),
         policy=request.app.state.policy,
         business_unit=business_unit,
         os_family=os_family,
@@ -64,8 +64,8 @@ async def edr_unknown(
 ) -> Page[EdrUnknown]:
     """A healthy heartbeat within edr_heartbeat_max_age from an asset never observed by the inventory."""
     return await service.edr_unknown(
-        conn,
-        at=await service.resolve_at(conn, at=at),
+        conn=conn,
+        at=await service.resolve_at(conn=conn, at=at),
         policy=request.app.state.policy,
         limit=limit,
         offset=offset,
@@ -90,8 +90,8 @@ async def identities_without_mfa(
 ) -> Page[IdentityGap]:
     """No enrolled factor at all, or (strength=phishing_resistant) none from the policy's strong list."""
     return await service.identities_without_mfa(
-        conn,
-        at=await service.resolve_at(conn, at=at),
+        conn=conn,
+        at=await service.resolve_at(conn=conn, at=at),
         policy=request.app.state.policy,
         population=population,
         phishing_resistant=strength == "phishing_resistant",
@@ -114,8 +114,8 @@ async def vulnerabilities_past_sla(
 ) -> Page[VulnerabilityPastSla]:
     """Open cycles older than sla_days, not covered by a risk acceptance, on assets not retired."""
     return await service.vulnerabilities_past_sla(
-        conn,
-        at=await service.resolve_at(conn, at=at),
+        conn=conn,
+        at=await service.resolve_at(conn=conn, at=at),
         policy=request.app.state.policy,
         business_unit=business_unit,
         severity=severity,
@@ -140,8 +140,8 @@ async def cloud_checks_failing(
 ) -> Page[FailingCheck]:
     """Fresh (evaluated within cloud_check_stale_after), not muted checks whose latest status is fail."""
     return await service.cloud_checks_failing(
-        conn,
-        at=await service.resolve_at(conn, at=at),
+        conn=conn,
+        at=await service.resolve_at(conn=conn, at=at),
         policy=request.app.state.policy,
         provider=provider,
         severity=severity,
@@ -162,5 +162,9 @@ async def incidents_open(
 ) -> Page[OpenIncident]:
     """Opened and not resolved at T, with the stage times reached so far."""
     return await service.incidents_open(
-        conn, at=await service.resolve_at(conn, at=at), severity=severity, limit=limit, offset=offset
+        conn=conn,
+        at=await service.resolve_at(conn=conn, at=at),
+        severity=severity,
+        limit=limit,
+        offset=offset,
     )

@@ -59,7 +59,7 @@ def _uncovered_reason(scope: str) -> str:
     )
 
 
-async def resolve_at(conn: asyncpg.Connection, *, at: datetime | None) -> datetime:
+async def resolve_at(*, conn: asyncpg.Connection, at: datetime | None) -> datetime:
     """The instant to read: `at` if given, else the latest snapshot's (what /metrics shows), else now."""
     if at is not None:
         return at
@@ -68,9 +68,9 @@ async def resolve_at(conn: asyncpg.Connection, *, at: datetime | None) -> dateti
 
 
 async def _page(
-    conn: asyncpg.Connection,
     model: type[Item],
     *,
+    conn: asyncpg.Connection,
     at: datetime,
     sql: str,
     args: Sequence[Any],
@@ -110,8 +110,8 @@ WHERE NOT covered AND ($4::text IS NULL OR business_unit = $4) AND ($5::text IS 
 
 
 async def edr_uncovered(
-    conn: asyncpg.Connection,
     *,
+    conn: asyncpg.Connection,
     at: datetime,
     policy: Policy,
     business_unit: str | None,
@@ -128,8 +128,8 @@ async def edr_uncovered(
         os_family,
     )
     return await _page(
-        conn,
         EdrUncovered,
+        conn=conn,
         at=at,
         sql=_EDR_UNCOVERED,
         args=args,
@@ -146,12 +146,19 @@ FROM edr_versions e WHERE {as_of("e")} AND {EDR_UNKNOWN}
 
 
 async def edr_unknown(
-    conn: asyncpg.Connection, *, at: datetime, policy: Policy, limit: int, offset: int
+    *, conn: asyncpg.Connection, at: datetime, policy: Policy, limit: int, offset: int
 ) -> Page[EdrUnknown]:
     """Healthy sensors on assets the inventory has never observed (edr_unknown_assets)."""
     args = (at, policy.edr_heartbeat_max_age.total_seconds())
     return await _page(
-        conn, EdrUnknown, at=at, sql=_EDR_UNKNOWN, args=args, order="asset_id", limit=limit, offset=offset
+        EdrUnknown,
+        conn=conn,
+        at=at,
+        sql=_EDR_UNKNOWN,
+        args=args,
+        order="asset_id",
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -167,8 +174,8 @@ WHERE i.privileged = $3 AND (f.user_id IS NULL OR ($4::bool AND NOT f.strong))
 
 
 async def identities_without_mfa(
-    conn: asyncpg.Connection,
     *,
+    conn: asyncpg.Connection,
     at: datetime,
     policy: Policy,
     population: str,
@@ -186,8 +193,8 @@ async def identities_without_mfa(
         business_unit,
     )
     return await _page(
-        conn,
         IdentityGap,
+        conn=conn,
         at=at,
         sql=_IDENTITY_GAPS,
         args=args,
@@ -211,8 +218,8 @@ WHERE NOT o.accepted AND o.age > o.sla_seconds
 
 
 async def vulnerabilities_past_sla(
-    conn: asyncpg.Connection,
     *,
+    conn: asyncpg.Connection,
     at: datetime,
     policy: Policy,
     business_unit: str | None,
@@ -224,8 +231,8 @@ async def vulnerabilities_past_sla(
     sla = [policy.sla_days.days(s) * 86400.0 for s in SLA_SEVERITIES]
     args = (at, list(SLA_SEVERITIES), sla, business_unit, severity)
     return await _page(
-        conn,
         VulnerabilityPastSla,
+        conn=conn,
         at=at,
         sql=_PAST_SLA,
         args=args,
@@ -254,8 +261,8 @@ WHERE f.status = 'fail' AND ($3::bool OR h.control_id IS NULL)
 
 
 async def cloud_checks_failing(
-    conn: asyncpg.Connection,
     *,
+    conn: asyncpg.Connection,
     at: datetime,
     policy: Policy,
     provider: str | None,
@@ -267,8 +274,8 @@ async def cloud_checks_failing(
     """Fresh, not muted failing checks (cloud_config_checks{status="fail"}; accepted ones on request)."""
     args = (at, policy.cloud_check_stale_after.total_seconds(), include_accepted, provider, severity)
     return await _page(
-        conn,
         FailingCheck,
+        conn=conn,
         at=at,
         sql=_FAILING_CHECKS,
         args=args,
@@ -288,13 +295,13 @@ WHERE resolved_at IS NULL AND ($3::text IS NULL OR severity = $3)
 
 
 async def incidents_open(
-    conn: asyncpg.Connection, *, at: datetime, severity: str | None, limit: int, offset: int
+    *, conn: asyncpg.Connection, at: datetime, severity: str | None, limit: int, offset: int
 ) -> Page[OpenIncident]:
     """Incidents opened and not resolved at `at` (incidents_open), most severe and oldest first."""
     args = (at, list(SLA_SEVERITIES), severity)
     return await _page(
-        conn,
         OpenIncident,
+        conn=conn,
         at=at,
         sql=_OPEN_INCIDENTS,
         args=args,

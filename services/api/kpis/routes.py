@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from ..deps import Conn, Reader
 from ..errors import Problem
+from ..types import Instant
 from . import service
 from .schemas import History, Kpis, Window
 
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
+_INSTANT = "RFC 3339 (no offset: UTC) or a date (midnight UTC), 1970 to 2200"
 
 
 @router.get(
@@ -24,15 +26,13 @@ async def read_kpis(
     request: Request,
     conn: Conn,
     who: Reader,
-    at: Annotated[
-        datetime | None, Query(description="RFC 3339 instant; default: the latest snapshot")
-    ] = None,
+    at: Annotated[Instant | None, Query(description=f"{_INSTANT}; default: the latest snapshot")] = None,
     window: Annotated[Window, Query(description="window of remediations and incident stages")] = "30d",
 ) -> Kpis:
     """Exact counts, ratios with numerator and denominator, exact time-to-patch percentiles."""
     try:
         return await service.kpis(
-            conn,
+            conn=conn,
             at=at,
             window=window,
             policy=request.app.state.policy,
@@ -50,18 +50,18 @@ async def read_history(
     request: Request,
     conn: Conn,
     who: Reader,
-    start: Annotated[datetime | None, Query(alias="from", description="default: 90 days before `to`")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
-    step: Annotated[str, Query(description="e.g. 15m, 6h, 1d (at most 1000 points)")] = "1d",
+    start: Annotated[
+        Instant | None, Query(alias="from", description=f"{_INSTANT}; default: 90 days before `to`")
+    ] = None,
+    end: Annotated[Instant | None, Query(alias="to", description=f"{_INSTANT}; default: now")] = None,
+    step: Annotated[
+        str, Query(max_length=16, description="1s to 366d, e.g. 15m, 6h, 1d (at most 1000 points)")
+    ] = "1d",
     window: Window = "30d",
 ) -> History:
     """One point per step: the KPIs of the newest snapshot stored within that step."""
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=90)
     try:
-        seconds = service.parse_step(step)
-        return await service.history(
-            conn, start=start, end=end, step=seconds, window=window, policy=request.app.state.policy
-        )
+        span = service.history_span(start=start, end=end, step=step, now=datetime.now(UTC))
     except service.KpiError as exc:
         raise Problem(422, "Unprocessable request", str(exc)) from exc
+    return await service.history(conn=conn, span=span, window=window, policy=request.app.state.policy)

@@ -7,6 +7,7 @@ import json
 import re
 from collections import defaultdict
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -19,11 +20,14 @@ from trustline.aggregator.sql import as_of
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
 
+from ..types import EARLIEST
 from .derive import Percentiles, kpis_from_samples
 from .schemas import History, HistoryPoint, Kpis, Window
 
 MAX_POINTS = 1000
-_STEP = re.compile(r"^(\d+)([smhd]?)$")
+MAX_STEP_SECONDS = 366 * 86400
+DEFAULT_SPAN = timedelta(days=90)
+_STEP = re.compile(r"^([0-9]{1,9})([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 # Exact percentiles over the same cycles as time_to_patch_seconds: closed in (T - W, T], SLA severities.
@@ -81,15 +85,37 @@ class Busy(Exception):
     """Another past instant is being evaluated by this process (answered as 429 with Retry-After)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A history range: one point every `step` seconds from `start` to `end`, both included."""
+
+    start: datetime
+    end: datetime
+    step: int
+
+
 def parse_step(text: str) -> int:
-    """Seconds in a step written as `900`, `15m`, `6h` or `1d`."""
+    """Seconds in a step written as `900`, `15m`, `6h` or `1d` (at most 366 days)."""
     m = _STEP.match(text.strip())
-    if m is None or int(m.group(1)) == 0:
-        raise KpiError(f"step {text!r} is not a positive duration such as 15m, 6h or 1d")
-    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    seconds = int(m.group(1)) * _UNIT_SECONDS[m.group(2)] if m is not None else 0
+    if not 0 < seconds <= MAX_STEP_SECONDS:
+        raise KpiError(f"step {text[:20]!r} is not a duration from 1s to 366d such as 15m, 6h or 1d")
+    return seconds
 
 
-async def exact_percentiles(conn: asyncpg.Connection, *, at: datetime, window: Window) -> Percentiles:
+def history_span(*, start: datetime | None, end: datetime | None, step: str, now: datetime) -> Span:
+    """The range asked for, with its defaults (to: now, from: 90 days earlier), checked."""
+    seconds = parse_step(step)
+    end = end or now
+    start = start or max(end - DEFAULT_SPAN, EARLIEST)
+    if end < start:
+        raise KpiError("`from` must not be after `to`")
+    if (end - start) // timedelta(seconds=seconds) + 1 > MAX_POINTS:
+        raise KpiError(f"at most {MAX_POINTS} points: widen the step or shorten the range")
+    return Span(start, end, seconds)
+
+
+async def exact_percentiles(*, conn: asyncpg.Connection, at: datetime, window: Window) -> Percentiles:
     """Exact p50 and p90 time to patch per severity over the window."""
     rows = await conn.fetch(PERCENTILES_SQL, at, float(WINDOWS[window]), list(SLA_SEVERITIES))
     return {r["severity"]: (r["p"][0], r["p"][1]) for r in rows}
@@ -105,8 +131,8 @@ async def _stored(conn: asyncpg.Connection, at: datetime) -> list[Sample] | None
 
 
 async def kpis(
-    conn: asyncpg.Connection,
     *,
+    conn: asyncpg.Connection,
     at: datetime | None,
     window: Window,
     policy: Policy,
@@ -134,20 +160,15 @@ async def kpis(
             samples = await compute_snapshot(
                 conn, at=at, policy=policy, max_business_units=max_business_units
             )
-        exact = await exact_percentiles(conn, at=at, window=window)
+        exact = await exact_percentiles(conn=conn, at=at, window=window)
     return kpis_from_samples(samples, at=at, source=source, window=window, policy=policy, exact=exact)
 
 
-async def history(
-    conn: asyncpg.Connection, *, start: datetime, end: datetime, step: int, window: Window, policy: Policy
-) -> History:
+async def history(*, conn: asyncpg.Connection, span: Span, window: Window, policy: Policy) -> History:
     """One KPI point per step from the stored snapshots (none stored in a step: a null point)."""
-    if end < start:
-        raise KpiError("`from` must not be after `to`")
-    if (end - start).total_seconds() / step + 1 > MAX_POINTS:
-        raise KpiError(f"at most {MAX_POINTS} points: widen the step or shorten the range")
     grouped: dict[datetime, tuple[datetime | None, list[Sample]]] = defaultdict(lambda: (None, []))
-    for r in await conn.fetch(HISTORY_SQL, start, end, float(step), list(KPI_FAMILIES)):
+    rows = await conn.fetch(HISTORY_SQL, span.start, span.end, float(span.step), list(KPI_FAMILIES))
+    for r in rows:
         snap, samples = grouped[r["t"]]
         if r["name"] is not None:
             samples.append(Sample(r["name"], json.loads(r["labels"]), r["value"]))
@@ -162,4 +183,4 @@ async def history(
         )
         for t, (snap, samples) in grouped.items()
     ]
-    return History(start=start, end=end, step_seconds=step, window=window, points=points)
+    return History(start=span.start, end=span.end, step_seconds=span.step, window=window, points=points)

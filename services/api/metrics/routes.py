@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import SecretStr
+
+from trustline.shared.metrics_server import CHALLENGE, HOW, authorized
 
 from ..errors import Problem
 from .exposition import GzipPrefix
@@ -21,12 +21,8 @@ _GZIP = {"Content-Encoding": "gzip", **_VARY}
 async def metrics(request: Request) -> Response:
     """Serve the pre-rendered snapshot; never queries the database."""
     token: SecretStr | None = request.app.state.metrics_token
-    if token is not None:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-            raise Problem(
-                401, "Unauthorized", "/metrics needs `Authorization: Bearer <TRUSTLINE_METRICS_TOKEN>`"
-            )
+    if not authorized(request.headers.get("authorization"), token):
+        raise Problem(401, "Unauthorized", f"/metrics: {HOW}", headers={"WWW-Authenticate": CHALLENGE})
     current = request.app.state.snapshots.current
     own = generate_latest(REGISTRY)
     if "gzip" in request.headers.get("accept-encoding", ""):

@@ -204,3 +204,25 @@ async def serve_app(app: ASGIApp) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+METRICS_CREDENTIALS = [
+    ("Bearer s3cret-token", 200),
+    ("bearer s3cret-token", 200),  # the scheme is case-insensitive (RFC 7235)
+    ("BEARER   s3cret-token", 200),
+    ("s3cret-token", 401),  # a bare token is not a credential
+    ("Basic s3cret-token", 401),
+    ("Bearer", 401),
+    ("Bearer s3cret-token-and-more", 401),
+    ("Bearers3cret-token", 401),
+]
+
+
+async def test_metrics_token_is_a_bearer_credential(prod_api: str) -> None:
+    async with httpx.AsyncClient(base_url=prod_api) as http:
+        for authorization, status in METRICS_CREDENTIALS:
+            answer = await http.get("/metrics", headers={"Authorization": authorization})
+            assert answer.status_code == status, (authorization, answer.text)
+            if status == 401:
+                assert answer.headers["www-authenticate"].startswith("Bearer")
+                assert answer.headers["content-type"] == "application/problem+json"

@@ -230,10 +230,10 @@ async def test_one_computed_instant_at_a_time(clean: object, db: asyncpg.Connect
     }
     async with slot:  # another request is computing an instant
         with pytest.raises(kpi_service.Busy):
-            await kpi_service.kpis(db, at=T, **ask)
+            await kpi_service.kpis(conn=db, at=T, **ask)
         # A stored snapshot needs no computation: it is served while the slot is taken.
         await snapshot_once(db, at=T, policy=Policy(), max_business_units=50, writer="test")
-        stored = await kpi_service.kpis(db, at=T, **ask)
+        stored = await kpi_service.kpis(conn=db, at=T, **ask)
         assert stored.source == "stored" and stored.edr_coverage.ratio == 0.6
-    computed = await kpi_service.kpis(db, at=T - D, **ask)
+    computed = await kpi_service.kpis(conn=db, at=T - D, **ask)
     assert computed.source == "computed" and computed.edr_coverage.ratio == 0.2
