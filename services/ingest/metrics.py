@@ -7,7 +7,6 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import SecretStr
 
 from trustline.shared import metrics_server
-from trustline.shared.settings import get_settings
 
 EVENTS = Counter("trustline_ingest_events", "Records handled, by topic and outcome", ["topic", "outcome"])
 DEAD_LETTERS = Counter(
@@ -30,11 +29,10 @@ LAG = Gauge(
 _served: set[int] = set()
 
 
-def serve(port: int | None, host: str, token: SecretStr | None = None) -> None:
+def serve(port: int | None, host: str, *, token: SecretStr | None) -> None:
     """Expose this process's metrics on its own port (once per process), behind the metrics token."""
     if port is not None and port not in _served:
-        # Without an explicit token, TRUSTLINE_METRICS_TOKEN (the caller passes only port and host).
-        metrics_server.serve(port=port, host=host, token=token or get_settings().metrics_token)
+        metrics_server.serve(port=port, host=host, token=token)
         _served.add(port)
 
 

@@ -355,6 +355,6 @@ class IngestWorker:
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Run one ingest worker until `stop` is set, with its own /metrics when a port is configured."""
-    metrics.serve(settings.ingest_metrics_port, settings.metrics_host)
+    metrics.serve(settings.ingest_metrics_port, settings.metrics_host, token=settings.metrics_token)
     async with pool_scope(settings, size=2) as pool:
         await IngestWorker(settings, pool, stop).run()
