@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
-from trustline.shared.settings import get_settings
+from trustline.shared.settings import get_settings, redact
 
 from .devstack import DevStack
 from .keys import keys_app
@@ -21,7 +22,10 @@ from .risk import risk_app
 from .signals import run_until_signalled
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Trustline: one risk language for security and IT."
+    no_args_is_help=True,
+    add_completion=False,
+    help="Trustline: one risk language for security and IT.",
+    pretty_exceptions_show_locals=False,  # locals hold database URLs with their passwords
 )
 dev_app = typer.Typer(
     no_args_is_help=True, help="The local stack: embedded PostgreSQL and Kafka-protocol broker."
@@ -88,12 +92,20 @@ def dev_status() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date."""
+    """Bring the schema up to date as its owner, then grant the services' role only what it uses."""
+    from trustline.shared.grants import GrantError
     from trustline.shared.migrations import upgrade
 
     configure_logging("WARNING")
-    upgrade(get_settings())
+    settings = get_settings()
+    try:
+        console.print(f"migrating {settings.redacted_database_url(migration=True)}", highlight=False)
+        report = upgrade(settings)
+    except (GrantError, ValueError) as exc:
+        raise _fail(redact(str(exc))) from None
     console.print("schema is up to date")
+    if report is not None:
+        console.print(report.summary(), highlight=False)
 
 
 @topics_app.command("create")
@@ -263,4 +275,8 @@ def run(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # settings: the message never carries the input (hide_input_in_errors)
+        console.print(f"[red]invalid settings:[/] {redact(str(exc))}", highlight=False)
+        raise SystemExit(2) from None
