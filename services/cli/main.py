@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +16,7 @@ from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import get_settings, redact
 
+from . import runstate
 from .devstack import DevStack
 from .keys import keys_app
 from .processes import DevStackError
@@ -48,6 +50,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _say(text: str) -> None:
+    console.print(text, highlight=False)
+
+
 @dev_app.command("up")
 def dev_up() -> None:
     """Start the embedded PostgreSQL and broker (those not configured elsewhere); idempotent."""
@@ -60,9 +66,11 @@ def dev_up() -> None:
 
 @dev_app.command("down")
 def dev_down() -> None:
-    """Stop the embedded services."""
+    """Stop a running `trustline run` (it stops its components first), then the embedded services."""
+    settings = get_settings()
     try:
-        DevStack(get_settings()).down()
+        runstate.stop(settings.state_dir, _say)
+        DevStack(settings).down()
     except DevStackError as exc:
         raise _fail(str(exc)) from exc
     dev_status()
@@ -71,23 +79,37 @@ def dev_down() -> None:
 @dev_app.command("destroy")
 def dev_destroy(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    orphans: Annotated[
+        bool, typer.Option("--orphans", help="Also delete data directories whose state dir is gone (root)")
+    ] = False,
 ) -> None:
-    """Stop the embedded services and delete the embedded database's data."""
+    """Stop everything of this state dir and delete its embedded database's data."""
     if not yes:
         typer.confirm("Delete all data of the local PostgreSQL?", abort=True)
-    DevStack(get_settings()).destroy()
-    console.print("local stack stopped and its data deleted")
+    settings = get_settings()
+    stack = DevStack(settings)
+    try:
+        runstate.stop(settings.state_dir, _say)
+        stack.destroy()
+        console.print(f"local stack stopped and its data deleted ({stack.data_root()})")
+        for orphan in stack.destroy_orphans() if orphans else []:
+            console.print(f"deleted orphaned {orphan.path} (its state dir {orphan.state_dir} is gone)")
+    except DevStackError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @dev_app.command("status")
-def dev_status() -> None:
-    """Show whether each embedded service runs, and where."""
-    statuses = DevStack(get_settings()).status()
-    if not statuses:
-        console.print("nothing managed: TRUSTLINE_DATABASE_URL and TRUSTLINE_KAFKA_BOOTSTRAP point elsewhere")
-    for s in statuses:
-        state = "[green]running[/]" if s.running else "[yellow]stopped[/]"
-        console.print(f"{s.name:9} {state}  {s.address}  ({s.detail})")
+def dev_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout")] = False,
+) -> None:
+    """Show the embedded services, a running `trustline run`, and orphaned data directories."""
+    from . import status
+
+    report = status.collect(get_settings())
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        status.render(console, report)
 
 
 @app.command()
@@ -270,7 +292,7 @@ def run(
     """Start the whole system (stack, schema, topics, ingest, aggregator, API, demo) until Ctrl-C."""
     from .supervisor import Supervisor
 
-    raise typer.Exit(Supervisor(get_settings(), console=Console(), demo=with_demo).run())
+    raise typer.Exit(Supervisor(get_settings(), console=Console(soft_wrap=True), demo=with_demo).run())
 
 
 def main() -> None:
