@@ -270,8 +270,14 @@ def demo(
         float | None, typer.Option(help="Stop the live stream after this many seconds")
     ] = None,
 ) -> None:
-    """Stream a realistic organisation's events into the topics, with live progress."""
+    """Stream a realistic organisation's events into the topics, with live progress.
+
+    Its past is sent once per database: a later run continues with the live stream. Once ingest has
+    stored the past, the daily metric history is backfilled from it (once).
+    """
     from trustline.demo.run import DemoOptions, run_demo
+
+    from .demo_backfill import daily_backfill
 
     configure_logging("WARNING")
     options = DemoOptions(
@@ -282,7 +288,8 @@ def demo(
         identities=identities,
         duration=duration,
     )
-    run_until_signalled(lambda stop: run_demo(get_settings(), options, stop, Console()))
+    settings, out = get_settings(), Console(soft_wrap=True)
+    run_until_signalled(lambda stop: run_demo(settings, options, stop, out, daily_backfill(settings)))
 
 
 @app.command()

@@ -64,6 +64,9 @@ BEGIN
     IF to_regclass(format('%I.%I', '{schema}', name)) IS NOT NULL THEN
         RETURN false;
     END IF;
+    -- The partition's foreign key locks snapshots: take that lock before metric_samples', in the order
+    -- every snapshot writer takes them, so a backfill beside the live aggregator cannot deadlock.
+    LOCK TABLE {schema}.snapshots IN SHARE ROW EXCLUSIVE MODE;
     EXECUTE format('CREATE TABLE IF NOT EXISTS %I.%I PARTITION OF %I.metric_samples '
                    'FOR VALUES FROM (%L) TO (%L)',
                    '{schema}', name, '{schema}',
@@ -86,6 +89,7 @@ BEGIN
     LOOP
         IF to_date(substr(name, 17), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC' + interval '1 day'
            <= before THEN
+            LOCK TABLE {schema}.snapshots IN SHARE ROW EXCLUSIVE MODE;  -- as when creating one
             EXECUTE format('DROP TABLE %I.%I', '{schema}', name);
             dropped := dropped + 1;
         END IF;
