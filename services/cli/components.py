@@ -65,7 +65,11 @@ class Component:
         """Notice an exit and schedule a restart (or give up), or restart when the backoff has passed."""
         now = time.monotonic() if now is None else now
         if self.state == "restarting" and now >= self.restart_at:
-            self.start()
+            try:
+                self.start()
+            except OSError as exc:  # e.g. its program was removed meanwhile
+                self.state = "gave-up"
+                return Note("error", f"{self.name} cannot start again ({exc}); the rest keeps running")
             self.restarts += 1
             return Note("info", f"{self.name} restarted (restart {self.restarts})")
         if self.state != "running" or self.proc is None or (code := self.proc.poll()) is None:

@@ -115,6 +115,8 @@ class Supervisor:
         for name, args in (("ingest", ["ingest"]), ("aggregator", ["aggregate"]), ("api", ["api"])):
             self._spawn(name, [sys.executable, "-m", "trustline.cli", *args], logs / f"{name}.log")
         self._wait_api()
+        if self._stop:  # asked to stop (Ctrl-C, `dev down`) while starting
+            return
         prom = self._start_prometheus(logs)
         self._banner(logs, prom)
         if self.demo:
