@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -67,3 +68,14 @@ def test_the_cli_never_prints_a_password_in_a_settings_error() -> None:
                               text=True, timeout=60, check=False)  # fmt: skip
         assert done.returncode == 2, done.stderr
         assert "TRUSTLINE_KAFKA_BOOTSTRAP" in done.stderr and SECRET not in done.stdout + done.stderr
+
+
+def test_dev_status_shows_database_urls_without_their_password(tmp_path: Path) -> None:
+    env = clean_env(
+        TRUSTLINE_DATABASE_URL=URL, TRUSTLINE_KAFKA_BOOTSTRAP="127.0.0.1:1", TRUSTLINE_STATE_DIR=str(tmp_path)
+    )
+    done = subprocess.run([sys.executable, "-m", "trustline.cli", "dev", "status", "--json"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert SECRET not in done.stdout + done.stderr
+    assert '"services": "postgresql://app:***@db.internal/trustline"' in done.stdout
