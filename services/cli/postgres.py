@@ -106,8 +106,9 @@ class EmbeddedPostgres:
         return (self.data / "postmaster.pid").exists() and port_open(self.port)
 
     def up(self) -> None:
-        """Initialise (first time), start, and create the application role and database."""
+        """Initialise (first time), start, and create the roles and the database (idempotent)."""
         if self.running():
+            self._bootstrap(self._bin())  # a server started by an older version lacks the services' role
             return
         if port_open(self.port):
             raise DevStackError(

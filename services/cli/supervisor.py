@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 
 from trustline.ingest.topics import ensure_topics
+from trustline.shared.grants import GrantError
 from trustline.shared.migrations import upgrade
 from trustline.shared.settings import Settings, redact
 
@@ -65,7 +66,7 @@ class Supervisor:
             self._start(stack)
             self._watch(stack)
             return 0
-        except DevStackError as exc:
+        except (DevStackError, GrantError) as exc:
             self._say(f"[red]cannot run Trustline:[/] {redact(str(exc))}")
             return 1
         finally:
