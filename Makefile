@@ -34,8 +34,10 @@ tools:
 run: install
 	$(BIN)/trustline run $(if $(filter 0 no false,$(DEMO)),--no-demo,--demo)
 
+# Stops a running `make run` (it stops its components, then its servers) and what `dev up` started.
 stop:
-	@test -x $(BIN)/trustline && $(BIN)/trustline dev down || true
+	@if [ -d $(VENV) ]; then $(MAKE) --no-print-directory install && $(BIN)/trustline dev down; \
+	else echo "nothing to stop: $(VENV) is not installed"; fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -77,6 +79,9 @@ bench-p4: install
 bench-p6: install
 	$(BIN)/python bench/p6_backfill.py
 
+# As root the database lives outside the clone (/var/lib/trustline/pg-<hash>): `dev destroy` must run
+# (installing first if needed) and a failure stops here rather than orphaning it.
 clean:
-	@test -x $(BIN)/trustline && $(BIN)/trustline dev destroy --yes || true
+	@if [ -d $(VENV) ] || [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory install && \
+	  $(BIN)/trustline dev destroy --yes; fi
 	rm -rf $(VENV) build var .mypy_cache .ruff_cache .pytest_cache

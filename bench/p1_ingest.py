@@ -143,7 +143,8 @@ def main(n: int, with_quix: bool) -> None:
     with private_stack() as settings:
         dsn = settings.asyncpg_dsn()
         asyncio.run(ensure_topics(settings))
-        copy_s, copy_keys_s, rows = asyncio.run(copy_reference(dsn, events))
+        # TRUNCATE between references: the schema owner's right, not the services'.
+        copy_s, copy_keys_s, rows = asyncio.run(copy_reference(settings.migration_asyncpg_dsn(), events))
         print(f"reference: COPY of {rows:,} raw rows in {copy_s:.2f}s; publishing to Kafka ...", flush=True)
         publish(settings.bootstrap_servers(), events)
         env = {
@@ -215,7 +216,8 @@ def quix_reference(settings: Settings, rows: int) -> float | None:
     ]
     proc = subprocess.Popen([*args, *topics])
     try:
-        return asyncio.run(_wait_table(settings.asyncpg_dsn(), "quix_events", rows, proc))
+        # The Quix sink connects as the schema owner (it creates its own table).
+        return asyncio.run(_wait_table(settings.migration_asyncpg_dsn(), "quix_events", rows, proc))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

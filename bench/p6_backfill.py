@@ -30,7 +30,8 @@ REPEATS = 3
 
 
 async def _measure(settings: Settings, fraction: float, days: int) -> dict[str, object]:
-    conn = await asyncpg.connect(settings.asyncpg_dsn())
+    # Generating the data TRUNCATEs state tables: the schema owner's right, not the services'.
+    conn = await asyncpg.connect(settings.migration_asyncpg_dsn())
     now = datetime.now(UTC).replace(microsecond=0)
     try:
         print(f"  generating {fraction:.0%} of the P3 data set ...", flush=True)

@@ -274,3 +274,19 @@ metric_samples = Table(
     Index(None, "snapshot_at", "name"),
     postgresql_partition_by="RANGE (snapshot_at)",
 )
+
+# The demo organisation's past, once per set of options: the window its history events cover (so a
+# second run resends the same events or none), when they were all stored and when the metric history
+# was backfilled from them.
+demo_history = Table(
+    "demo_history",
+    metadata,
+    Column("seed", Integer, primary_key=True),
+    Column("assets", Integer, primary_key=True),
+    Column("identities", Integer, primary_key=True),
+    Column("days", Integer, primary_key=True),
+    _ts("start_at"),
+    _ts("end_at"),
+    _ts("stored_at", nullable=True),
+    _ts("backfilled_at", nullable=True),
+)

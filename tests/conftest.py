@@ -33,11 +33,12 @@ STATE_TABLES = (
     "metric_samples",
     "snapshots",
     "api_keys",
+    "demo_history",
 )
 
 
 async def truncate_all(dsn: str) -> None:
-    """Empty every table the tests write."""
+    """Empty every table the tests write (`dsn`: the schema owner's; the services may not TRUNCATE)."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(f"TRUNCATE {', '.join(STATE_TABLES)}")
@@ -83,7 +84,7 @@ async def settings(stack: Settings) -> AsyncIterator[Settings]:
     """Per test: empty tables, and fresh topics and consumer group under a unique prefix."""
     tag = uuid.uuid4().hex[:8]
     mine = stack.model_copy(update={"topic_prefix": f"t{tag}", "consumer_group": f"g{tag}"})
-    await truncate_all(mine.asyncpg_dsn())
+    await truncate_all(mine.migration_asyncpg_dsn())
     await ensure_topics(mine)
     yield mine
 
@@ -91,14 +92,25 @@ async def settings(stack: Settings) -> AsyncIterator[Settings]:
 @pytest.fixture
 async def clean(stack: Settings) -> AsyncIterator[Settings]:
     """Per test: empty tables (no topics: for tests that write to the database directly)."""
-    await truncate_all(stack.asyncpg_dsn())
+    await truncate_all(stack.migration_asyncpg_dsn())
     yield stack
 
 
 @pytest.fixture
 async def db(stack: Settings) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to the test database (combine with `settings` or `clean` for empty tables)."""
+    """A connection to the test database as the services' role (combine with `settings` or `clean` for
+    empty tables)."""
     conn = await asyncpg.connect(stack.asyncpg_dsn())
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def owner_db(stack: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the schema owner (what migrations use), for what the services' role may not do."""
+    conn = await asyncpg.connect(stack.migration_asyncpg_dsn())
     try:
         yield conn
     finally:

@@ -23,11 +23,9 @@ async def ensure_partition(conn: asyncpg.Connection, day: date) -> None:
     if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", name):
         return
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _PARTITION_LOCK)
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    await conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF metric_samples "
-        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{(start + timedelta(days=1)).isoformat()}')"
-    )
+    # The services' role owns no table: the schema owner's SECURITY DEFINER function (migration 0006)
+    # creates the day's partition.
+    await conn.execute("SELECT trustline_create_metric_samples_partition($1::date)", day)
 
 
 async def write_snapshot(
@@ -70,16 +68,9 @@ async def prune(
     cutoff = now - retention
     removed = 0
     async with conn.transaction():
-        for (name,) in await conn.fetch(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'metric_samples'::regclass"
-        ):
-            try:
-                day = datetime.strptime(name.removeprefix("metric_samples_p"), "%Y%m%d").replace(tzinfo=UTC)
-            except ValueError:
-                continue  # not one of ours (e.g. a default partition an operator added)
-            if day + timedelta(days=1) <= cutoff:
-                await conn.execute(f"DROP TABLE {name}")
+        # Whole days past retention go with their partition, dropped by the schema owner's SECURITY DEFINER
+        # function (migration 0006); partitions not named by day (e.g. a default one) stay.
+        await conn.execute("SELECT trustline_drop_metric_samples_partitions($1)", cutoff)
         removed += int((await conn.execute("DELETE FROM snapshots WHERE at < $1", cutoff)).split()[-1])
         # The first snapshot of each hour stands for the hour.
         status = await conn.execute(

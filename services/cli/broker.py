@@ -31,7 +31,7 @@ class TansuBroker:
             path.chmod(path.stat().st_mode | 0o111)
         return path
 
-    def _pid(self) -> int | None:
+    def pid(self) -> int | None:
         """The pid of our live broker; a stale pid file is removed."""
         try:
             pid = int(self.pidfile.read_text().strip())
@@ -46,11 +46,11 @@ class TansuBroker:
 
     def running(self) -> bool:
         """True when our broker process is alive and listening."""
-        return self._pid() is not None and port_open(self.port)
+        return self.pid() is not None and port_open(self.port)
 
     def up(self) -> None:
         """Start the broker unless it already runs."""
-        if self._pid() is not None:
+        if self.pid() is not None:
             wait_port(self.port, seconds=15, what="broker", log=self.log)
             return
         if port_open(self.port):
@@ -79,7 +79,7 @@ class TansuBroker:
 
     def down(self) -> None:
         """Stop the broker: SIGTERM, then SIGKILL after 10 s."""
-        pid = self._pid()
+        pid = self.pid()
         if pid is None:
             return
         os.kill(pid, signal.SIGTERM)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
-from trustline.shared.settings import get_settings
+from trustline.shared.settings import get_settings, redact
 
+from . import runstate
 from .devstack import DevStack
 from .keys import keys_app
 from .offsets import offsets_app
@@ -22,7 +25,10 @@ from .risk import risk_app
 from .signals import run_until_signalled
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Trustline: one risk language for security and IT."
+    no_args_is_help=True,
+    add_completion=False,
+    help="Trustline: one risk language for security and IT.",
+    pretty_exceptions_show_locals=False,  # locals hold database URLs with their passwords
 )
 dev_app = typer.Typer(
     no_args_is_help=True, help="The local stack: embedded PostgreSQL and Kafka-protocol broker."
@@ -46,6 +52,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _say(text: str) -> None:
+    console.print(text, highlight=False)
+
+
 @dev_app.command("up")
 def dev_up() -> None:
     """Start the embedded PostgreSQL and broker (those not configured elsewhere); idempotent."""
@@ -58,9 +68,11 @@ def dev_up() -> None:
 
 @dev_app.command("down")
 def dev_down() -> None:
-    """Stop the embedded services."""
+    """Stop a running `trustline run` (it stops its components first), then the embedded services."""
+    settings = get_settings()
     try:
-        DevStack(get_settings()).down()
+        runstate.stop(settings.state_dir, _say)
+        DevStack(settings).down()
     except DevStackError as exc:
         raise _fail(str(exc)) from exc
     dev_status()
@@ -69,33 +81,55 @@ def dev_down() -> None:
 @dev_app.command("destroy")
 def dev_destroy(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    orphans: Annotated[
+        bool, typer.Option("--orphans", help="Also delete data directories whose state dir is gone (root)")
+    ] = False,
 ) -> None:
-    """Stop the embedded services and delete the embedded database's data."""
+    """Stop everything of this state dir and delete its embedded database's data."""
     if not yes:
         typer.confirm("Delete all data of the local PostgreSQL?", abort=True)
-    DevStack(get_settings()).destroy()
-    console.print("local stack stopped and its data deleted")
+    settings = get_settings()
+    stack = DevStack(settings)
+    try:
+        runstate.stop(settings.state_dir, _say)
+        stack.destroy()
+        console.print(f"local stack stopped and its data deleted ({stack.data_root()})")
+        for orphan in stack.destroy_orphans() if orphans else []:
+            console.print(f"deleted orphaned {orphan.path} (its state dir {orphan.state_dir} is gone)")
+    except DevStackError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @dev_app.command("status")
-def dev_status() -> None:
-    """Show whether each embedded service runs, and where."""
-    statuses = DevStack(get_settings()).status()
-    if not statuses:
-        console.print("nothing managed: TRUSTLINE_DATABASE_URL and TRUSTLINE_KAFKA_BOOTSTRAP point elsewhere")
-    for s in statuses:
-        state = "[green]running[/]" if s.running else "[yellow]stopped[/]"
-        console.print(f"{s.name:9} {state}  {s.address}  ({s.detail})")
+def dev_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout")] = False,
+) -> None:
+    """Show the embedded services, a running `trustline run`, and orphaned data directories."""
+    from . import status
+
+    report = status.collect(get_settings())
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        status.render(console, report)
 
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date."""
+    """Bring the schema up to date as its owner, then grant the services' role only what it uses."""
+    from trustline.shared.grants import GrantError
     from trustline.shared.migrations import upgrade
 
     configure_logging("WARNING")
-    upgrade(get_settings())
+    settings = get_settings()
+    try:
+        console.print(f"migrating {settings.redacted_database_url(migration=True)}", highlight=False)
+        report = upgrade(settings)
+    except (GrantError, ValueError) as exc:
+        raise _fail(redact(str(exc))) from None
     console.print("schema is up to date")
+    if report is not None:
+        console.print(report.summary(), highlight=False)
 
 
 @topics_app.command("create")
@@ -236,8 +270,14 @@ def demo(
         float | None, typer.Option(help="Stop the live stream after this many seconds")
     ] = None,
 ) -> None:
-    """Stream a realistic organisation's events into the topics, with live progress."""
+    """Stream a realistic organisation's events into the topics, with live progress.
+
+    Its past is sent once per database: a later run continues with the live stream. Once ingest has
+    stored the past, the daily metric history is backfilled from it (once).
+    """
     from trustline.demo.run import DemoOptions, run_demo
+
+    from .demo_backfill import daily_backfill
 
     configure_logging("WARNING")
     options = DemoOptions(
@@ -248,7 +288,8 @@ def demo(
         identities=identities,
         duration=duration,
     )
-    run_until_signalled(lambda stop: run_demo(get_settings(), options, stop, Console()))
+    settings, out = get_settings(), Console(soft_wrap=True)
+    run_until_signalled(lambda stop: run_demo(settings, options, stop, out, daily_backfill(settings)))
 
 
 @app.command()
@@ -258,9 +299,13 @@ def run(
     """Start the whole system (stack, schema, topics, ingest, aggregator, API, demo) until Ctrl-C."""
     from .supervisor import Supervisor
 
-    raise typer.Exit(Supervisor(get_settings(), console=Console(), demo=with_demo).run())
+    raise typer.Exit(Supervisor(get_settings(), console=Console(soft_wrap=True), demo=with_demo).run())
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # settings: the message never carries the input (hide_input_in_errors)
+        console.print(f"[red]invalid settings:[/] {redact(str(exc))}", highlight=False)
+        raise SystemExit(2) from None

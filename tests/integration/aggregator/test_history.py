@@ -104,7 +104,7 @@ async def test_two_aggregators_one_writer_and_failover(clean: Settings, db: asyn
 async def test_migration_converts_stored_security_debt_to_seconds_and_back(
     clean: Settings, db: asyncpg.Connection
 ) -> None:
-    migration = importlib.import_module("trustline.shared.migrations.versions.0006_debt_seconds")
+    migration = importlib.import_module("trustline.shared.migrations.versions.0007_debt_seconds")
     cfg = alembic_config(clean)
     query = "SELECT name, labels->>'severity' AS severity, value FROM metric_samples ORDER BY name, 2"
     await asyncio.to_thread(command.downgrade, cfg, migration.down_revision)

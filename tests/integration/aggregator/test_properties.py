@@ -67,13 +67,13 @@ async def _state(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def run(
-    dsn: str, batches: list[list[dict[str, Any]]]
+    stack: Settings, batches: list[list[dict[str, Any]]]
 ) -> tuple[dict[str, list[tuple[Any, ...]]], dict[Any, float]]:
-    """Truncate, store the batches in order, and return (state, snapshot at T)."""
+    """Truncate (as the schema owner), store the batches in order, and return (state, snapshot at T)."""
 
     async def main() -> tuple[dict[str, list[tuple[Any, ...]]], dict[Any, float]]:
-        await truncate_all(dsn)
-        conn = await asyncpg.connect(dsn)
+        await truncate_all(stack.migration_asyncpg_dsn())
+        conn = await asyncpg.connect(stack.asyncpg_dsn())
         try:
             for batch in batches:
                 await load(conn, batch)
@@ -98,9 +98,9 @@ def deliveries(draw: st.DrawFn, extra: list[dict[str, Any]]) -> list[list[dict[s
 _reference: dict[str, Any] = {}
 
 
-def reference(dsn: str) -> tuple[dict[str, list[tuple[Any, ...]]], dict[Any, float]]:
+def reference(stack: Settings) -> tuple[dict[str, list[tuple[Any, ...]]], dict[Any, float]]:
     if "ref" not in _reference:
-        _reference["ref"] = run(dsn, [sorted(SCENARIO, key=lambda e: e["time"])])
+        _reference["ref"] = run(stack, [sorted(SCENARIO, key=lambda e: e["time"])])
     return _reference["ref"]  # type: ignore[no-any-return]
 
 
@@ -109,8 +109,8 @@ def reference(dsn: str) -> tuple[dict[str, list[tuple[Any, ...]]], dict[Any, flo
 def test_order_duplicates_and_batching_change_nothing(
     stack: Settings, batches: list[list[dict[str, Any]]]
 ) -> None:
-    state, snap = run(stack.asyncpg_dsn(), batches)
-    ref_state, ref_snap = reference(stack.asyncpg_dsn())
+    state, snap = run(stack, batches)
+    ref_state, ref_snap = reference(stack)
     assert all(ref_state.values()), "every state table has rows, so the comparison covers them all"
     assert state == ref_state
     assert snap == ref_snap
@@ -119,6 +119,6 @@ def test_order_duplicates_and_batching_change_nothing(
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=deliveries(LATER))
 def test_a_snapshot_at_t_ignores_events_after_t(stack: Settings, batches: list[list[dict[str, Any]]]) -> None:
-    _, snap = run(stack.asyncpg_dsn(), batches)
-    assert snap == reference(stack.asyncpg_dsn())[1]
+    _, snap = run(stack, batches)
+    assert snap == reference(stack)[1]
     assert len(snap) > 40  # every family is represented, so the comparison covers them all

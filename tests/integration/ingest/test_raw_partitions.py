@@ -98,7 +98,8 @@ async def test_each_month_gets_its_partition_and_the_default_stays_empty(
         "raw_events_p202610": 1,
         "raw_events_p202607": 2,
     }
-    assert await db.fetchval("SELECT count(*) FROM raw_events_default") == 0
+    default = "SELECT count(*) FROM raw_events WHERE tableoid = 'raw_events_default'::regclass"
+    assert await db.fetchval(default) == 0
 
 
 async def test_a_second_batch_in_the_same_transaction_still_folds_the_first_ones_events(
@@ -117,12 +118,12 @@ async def test_a_second_batch_in_the_same_transaction_still_folds_the_first_ones
 
 
 async def test_migration_0004_moves_existing_rows_into_month_partitions(
-    clean: Settings, db: asyncpg.Connection
+    clean: Settings, db: asyncpg.Connection, owner_db: asyncpg.Connection
 ) -> None:
     cfg = alembic_config(clean)
     await asyncio.to_thread(command.downgrade, cfg, "0003")
     try:
-        await db.execute(
+        await owner_db.execute(
             "INSERT INTO raw_events (source, id, type, topic, domain, key, time, data) VALUES "
             "('s', '1', 'asset.observed', 't', 'asset', 'h1', '2026-01-31T23:59:59Z', '{}'), "
             "('s', '2', 'asset.observed', 't', 'asset', 'h1', '2026-02-01T00:00:00Z', '{}'), "

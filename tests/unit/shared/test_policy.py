@@ -50,6 +50,11 @@ def test_bad_policy_is_refused(tmp_path: Path, text: str) -> None:
 def test_prod_has_no_development_fallbacks() -> None:
     with pytest.raises(ValidationError, match="TRUSTLINE_DATABASE_URL"):
         Settings(env="prod", database_url=None, kafka_bootstrap="kafka:9092")
-    prod = Settings(env="prod", database_url="postgresql://u:p@db/trustline", kafka_bootstrap="kafka:9092")
+    prod = Settings(
+        env="prod",
+        database_url="postgresql://u:p@db/trustline",
+        kafka_bootstrap="kafka:9092",
+        metrics_token="t",
+    )
     assert prod.sqlalchemy_url() == "postgresql+asyncpg://u:p@db/trustline"
     assert "p@db" not in repr(prod)  # the URL, with its password, is a secret

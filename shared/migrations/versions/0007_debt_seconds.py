@@ -5,16 +5,16 @@ stored sample of the metric history is renamed and converted (x 86400), so trend
 The samples are found by name in every daily partition: one pass over the history, once. The
 downgrade converts them back.
 
-Revision ID: 0006_debt_seconds
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006_debt_seconds"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
