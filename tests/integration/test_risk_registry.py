@@ -184,7 +184,8 @@ async def test_registry_writes_never_take_the_database_path(clean: Settings, db:
     what = ["--title", "VPN", "--justification", "j", "--severity", "low", "--owner", "Retail",
             "--vulnerability", "CVE-9", "--expires", "30d"]  # fmt: skip
     prod = {"TRUSTLINE_ENV": "prod", "TRUSTLINE_DATABASE_URL": clean.asyncpg_dsn(),
-            "TRUSTLINE_KAFKA_BOOTSTRAP": clean.bootstrap_servers(), "TRUSTLINE_API_KEY": alice}  # fmt: skip
+            "TRUSTLINE_KAFKA_BOOTSTRAP": clean.bootstrap_servers(), "TRUSTLINE_API_KEY": alice,
+            "TRUSTLINE_METRICS_TOKEN": "a-token"}  # fmt: skip
     closed = f"http://127.0.0.1:{free_port()}"
     code, _, err = await trustline("risk", "propose", *what, "--api-url", closed, **prod)
     assert code == 1 and "cannot reach the API" in err

@@ -109,7 +109,7 @@ async def server(stack: Settings) -> AsyncIterator[Server]:
     mine = stack.model_copy(
         update={"topic_prefix": f"f{tag}", "consumer_group": f"g{tag}", "api_max_body_bytes": 65536}
     )
-    await truncate_all(mine.asyncpg_dsn())
+    await truncate_all(mine.migration_asyncpg_dsn())
     await ensure_topics(mine)
     conn = await asyncpg.connect(mine.asyncpg_dsn())
     try:

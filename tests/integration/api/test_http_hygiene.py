@@ -103,10 +103,10 @@ async def test_request_ids_are_echoed_when_sane_and_generated_otherwise(api: str
 
 
 async def test_an_unexpected_error_is_a_problem_500_naming_only_the_request_id(
-    api: str, db: asyncpg.Connection, reader: dict[str, str], caplog: pytest.LogCaptureFixture
+    api: str, owner_db: asyncpg.Connection, reader: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A real failure the code does not expect: the table behind a drill-down is gone.
-    await db.execute("ALTER TABLE incident_versions RENAME TO incident_versions_away")
+    # A real failure the code does not expect: the table behind a drill-down is gone (renamed by its owner).
+    await owner_db.execute("ALTER TABLE incident_versions RENAME TO incident_versions_away")
     try:
         async with httpx.AsyncClient(base_url=api, headers=reader) as http:
             with caplog.at_level(logging.INFO):
@@ -116,7 +116,7 @@ async def test_an_unexpected_error_is_a_problem_500_naming_only_the_request_id(
                     headers={"X-Request-ID": "trace-500"},
                 )
     finally:
-        await db.execute("ALTER TABLE incident_versions_away RENAME TO incident_versions")
+        await owner_db.execute("ALTER TABLE incident_versions_away RENAME TO incident_versions")
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/problem+json"
     hardened(answer)

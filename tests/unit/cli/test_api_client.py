@@ -10,7 +10,12 @@ from pydantic import SecretStr
 from trustline.cli.api_client import ApiError, check_url, default_url, path, read_key
 from trustline.shared.settings import Settings
 
-PROD = Settings(env="prod", database_url=SecretStr("postgresql://db/x"), kafka_bootstrap="k:9092")
+PROD = Settings(
+    env="prod",
+    database_url=SecretStr("postgresql://db/x"),
+    kafka_bootstrap="k:9092",
+    metrics_token=SecretStr("t"),
+)
 
 
 def test_the_default_url_is_the_apis_own_address() -> None:
