@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.conftest import eventually, free_port, serve_api
+from tests.conftest import serve_api
 from trustline.api.app import create_app
 from trustline.api.auth import service as keys
 from trustline.shared.settings import Settings
@@ -184,26 +182,12 @@ async def test_the_authenticated_principal_is_on_the_request_state(
     app = create_app(clean)
     app.add_middleware(Capture)
     key = await _key(db, "Auditor", "read")
-    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as http:
+    async with serve_api(clean, app=app) as url, httpx.AsyncClient(base_url=url) as http:
         assert (await http.get("/api/v1/risk-acceptances", headers={"X-API-Key": key})).status_code == 200
         forbidden = await http.post("/api/v1/risk-acceptances", json={}, headers={"X-API-Key": key})
         assert forbidden.status_code == 403
         assert (await http.get("/api/v1/risk-acceptances")).status_code == 401
     assert seen == ["auditor", "auditor", None]
-
-
-@asynccontextmanager
-async def serve_app(app: ASGIApp) -> AsyncIterator[str]:
-    """A real uvicorn serving `app` on a free port."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: asyncio.sleep(0, server.started))
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
 
 
 METRICS_CREDENTIALS = [
