@@ -82,20 +82,27 @@ def dev_down() -> None:
 def dev_destroy(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
     orphans: Annotated[
-        bool, typer.Option("--orphans", help="Also delete data directories whose state dir is gone (root)")
+        bool,
+        typer.Option(
+            "--orphans", help="Instead: delete only data directories whose state dir is gone (root)"
+        ),
     ] = False,
 ) -> None:
-    """Stop everything of this state dir and delete its embedded database's data."""
+    """Stop everything of this state dir and delete its embedded database's data (or, with --orphans,
+    only the data directories other clones left behind)."""
+    question = "Delete orphaned data directories?" if orphans else "Delete all data of the local PostgreSQL?"
     if not yes:
-        typer.confirm("Delete all data of the local PostgreSQL?", abort=True)
+        typer.confirm(question, abort=True)
     settings = get_settings()
     stack = DevStack(settings)
     try:
+        if orphans:
+            for orphan in stack.destroy_orphans():
+                console.print(f"deleted orphaned {orphan.path} (its state dir {orphan.state_dir} is gone)")
+            return
         runstate.stop(settings.state_dir, _say)
         stack.destroy()
         console.print(f"local stack stopped and its data deleted ({stack.data_root()})")
-        for orphan in stack.destroy_orphans() if orphans else []:
-            console.print(f"deleted orphaned {orphan.path} (its state dir {orphan.state_dir} is gone)")
     except DevStackError as exc:
         raise _fail(str(exc)) from exc
 

@@ -88,9 +88,15 @@ def test_destroy_deletes_the_data_wherever_it_lives_and_status_lists_orphans(tmp
         assert orphans[str(data)]["size_bytes"] > 1_000_000 and not orphans[str(data)]["running"]
         assert "orphaned data directories" in _trustline(here, settings, "dev", "status").stderr
 
+        # This clone's own database is not an orphan: `--orphans` deletes the others' only.
+        mine = DevStack(Settings(state_dir=here, dev_postgres_port=free_port(), dev_kafka_port=free_port()))
+        mine.up()
+        mine.down()
         destroyed = _trustline(here, settings, "dev", "destroy", "--yes", "--orphans")
         assert destroyed.returncode == 0, destroyed.stderr
         assert not data.exists()
+        assert (mine.data_root() / "data" / "PG_VERSION").exists()
+        mine.destroy()
         assert str(data) not in {
             o["path"]
             for o in json.loads(_trustline(here, settings, "dev", "status", "--json").stdout)["orphans"]
