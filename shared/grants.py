@@ -19,7 +19,9 @@ import asyncpg
 from .settings import Settings
 
 _READ_APPEND = frozenset({"SELECT", "INSERT"})
-_VERSIONS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})  # a refold replaces an entity's versions
+# A refold closes an entity's current version (its valid_to) and replaces its later versions; nothing
+# else of a version is ever rewritten.
+_VERSIONS = frozenset({"SELECT", "INSERT", "UPDATE (valid_to)", "DELETE"})
 
 TABLES: Mapping[str, frozenset[str]] = {
     "alembic_version": frozenset(),  # migrations only
@@ -38,10 +40,18 @@ TABLES: Mapping[str, frozenset[str]] = {
     "snapshots": frozenset({"SELECT", "INSERT", "DELETE"}),
     "metric_samples": _READ_APPEND,
     # Acceptances change status; their audit trail is only ever appended to.
-    "risk_acceptances": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    "risk_acceptances": frozenset(
+        {
+            "SELECT",
+            "INSERT",
+            # A decision changes the status and who and when decided, never what was proposed.
+            "UPDATE (status, approved_by, approved_at, rejected_by, rejected_at, revoked_by, revoked_at)",
+        }
+    ),
     "risk_acceptance_audit": _READ_APPEND,
-    "api_keys": frozenset({"SELECT", "INSERT", "UPDATE"}),  # revoked and last used, never deleted
-    "demo_history": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    # Revoked and last used, never deleted; a key's principal, scopes and sources never change.
+    "api_keys": frozenset({"SELECT", "INSERT", "UPDATE (revoked_at, last_used_at)"}),
+    "demo_history": frozenset({"SELECT", "INSERT", "UPDATE (stored_at, backfilled_at)"}),
     # Operators' skip/quarantine decisions: read by the workers, kept for ever as their audit trail.
     "ingest_overrides": _READ_APPEND,
 }

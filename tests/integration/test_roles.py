@@ -57,6 +57,12 @@ async def test_the_services_role_cannot_rewrite_the_audit_trail_or_change_the_sc
         "DROP FUNCTION trustline_append_only() CASCADE",
         "CREATE FUNCTION pwn() RETURNS int LANGUAGE sql AS 'SELECT 1'",
         "DELETE FROM api_keys",
+        # UPDATE reaches only the columns the services change: never a key's rights or an acceptance's terms.
+        "UPDATE api_keys SET scopes = '{events:write,risk:approve}'",
+        "UPDATE api_keys SET principal = 'bob'",
+        "UPDATE risk_acceptances SET severity = 'critical', expires_at = now() + interval '10 years'",
+        "UPDATE risk_acceptances SET requested_by = 'bob'",
+        "UPDATE vuln_cycle_versions SET severity = 'low'",
     ):
         with pytest.raises(Refused):
             await db.execute(statement)
