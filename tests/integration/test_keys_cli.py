@@ -24,7 +24,7 @@ def keys(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_keys_are_created_canonical_with_expiry_and_listed_for_scripts(
-    clean: Settings, db: asyncpg.Connection
+    clean: Settings, db: asyncpg.Connection, owner_db: asyncpg.Connection
 ) -> None:
     made = keys(clean, "create", "--principal", "Alice", "--scope", "read", "--expires", "90d")
     assert made.returncode == 0 and made.stdout.startswith("tl_"), made.stderr
@@ -60,7 +60,9 @@ async def test_keys_are_created_canonical_with_expiry_and_listed_for_scripts(
     )
     assert by_name["scanner"]["last_used"] == "-" and by_name["scanner"]["state"] == "active"
 
-    await db.execute("UPDATE api_keys SET expires_at = now() - interval '1 hour' WHERE principal = 'scanner'")
+    await owner_db.execute(
+        "UPDATE api_keys SET expires_at = now() - interval '1 hour' WHERE principal = 'scanner'"
+    )
     as_json = json.loads(keys(clean, "list", "--json").stdout)
     scanner = next(k for k in as_json if k["principal"] == "scanner")
     assert (scanner["state"], scanner["sources"], scanner["last_used_at"]) == ("expired", ["qualys/*"], None)

@@ -126,7 +126,7 @@ async def trustline(*args: str, **env: str) -> tuple[int, str, str]:
 
 
 async def test_the_cli_acts_through_the_api_as_the_keys_principal(
-    clean: Settings, db: asyncpg.Connection, tmp_path: Path
+    clean: Settings, db: asyncpg.Connection, owner_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     alice = await keys.create_key(
         db, principal="alice", scopes=["risk:propose", "risk:approve", "read"], now=NOW
@@ -157,7 +157,7 @@ async def test_the_cli_acts_through_the_api_as_the_keys_principal(
         assert code == 0 and "approved" in out, err
 
         # Text stored before the input rules, with a line break and terminal escapes, and a long title.
-        await db.execute("UPDATE risk_acceptances SET title = $1",
+        await owner_db.execute("UPDATE risk_acceptances SET title = $1",
                          "fake\nid  approved  critical\x1b[2J\x1b[31m " + "long " * 60)  # fmt: skip
         code, out, err = await trustline("risk", "list", *api, TRUSTLINE_API_KEY=alice)
         assert code == 0, err

@@ -123,10 +123,12 @@ async def raw_status(base_url: str, headers: bytes) -> int:
     return int(status_line.split()[1])
 
 
-async def test_expired_and_revoked_keys_say_so(api: str, db: asyncpg.Connection) -> None:
+async def test_expired_and_revoked_keys_say_so(
+    api: str, db: asyncpg.Connection, owner_db: asyncpg.Connection
+) -> None:
     expiring = await _key(db, "auditor", "read", expires_at=datetime.now(UTC) + timedelta(days=1))
     revoked = await _key(db, "auditor", "read")
-    await db.execute("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE prefix = $1",
+    await owner_db.execute("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE prefix = $1",
                      expiring.split("_")[1])  # fmt: skip
     assert await keys.revoke_key(db, prefix=revoked.split("_")[1], now=datetime.now(UTC))
     async with httpx.AsyncClient(base_url=api) as http:

@@ -99,21 +99,26 @@ async def test_list_filters_are_validated(api: str, db: asyncpg.Connection) -> N
         assert (await http.get("/api/v1/risk-acceptances", params={"business_unit": "retail"})).json() == []
 
 
-async def legacy_key(db: asyncpg.Connection, principal: str, *scopes: str) -> dict[str, str]:
-    """A key stored as earlier versions stored it: the principal exactly as typed."""
+async def legacy_key(
+    db: asyncpg.Connection, owner_db: asyncpg.Connection, principal: str, *scopes: str
+) -> dict[str, str]:
+    """A key stored as earlier versions stored it: the principal exactly as typed (written by the schema
+    owner: the services' role may not rewrite a principal)."""
     made = await key(db, "placeholder", *scopes)
-    await db.execute("UPDATE api_keys SET principal = $1 WHERE principal = 'placeholder'", principal)
+    await owner_db.execute("UPDATE api_keys SET principal = $1 WHERE principal = 'placeholder'", principal)
     return made
 
 
-async def test_four_eyes_compares_canonical_names(api: str, db: asyncpg.Connection) -> None:
+async def test_four_eyes_compares_canonical_names(
+    api: str, db: asyncpg.Connection, owner_db: asyncpg.Connection
+) -> None:
     alice = await key(db, "alice", "risk:propose")
     shouty = await key(db, "ALICE", "risk:approve")  # the same person, case aside
     for impostor in ("alice\u200b", "\u0430lice", "al\u202eice", " ", "alice\n"):
         with pytest.raises(ValueError, match="invisible|mix scripts|empty"):
             await keys.create_key(db, principal=impostor, scopes=["risk:approve"], now=NOW)
-    invisible = await legacy_key(db, "alice\u200b", "risk:approve")
-    cyrillic = await legacy_key(db, "\u0430lice", "risk:approve")
+    invisible = await legacy_key(db, owner_db, "alice\u200b", "risk:approve")
+    cyrillic = await legacy_key(db, owner_db, "\u0430lice", "risk:approve")
     async with httpx.AsyncClient(base_url=api) as http:
         made = (await http.post("/api/v1/risk-acceptances", json=proposal(), headers=alice)).json()
         approve = f"/api/v1/risk-acceptances/{made['id']}/approve"
@@ -126,7 +131,9 @@ async def test_four_eyes_compares_canonical_names(api: str, db: asyncpg.Connecti
     assert await db.fetchval("SELECT status FROM risk_acceptances") == "proposed"
 
 
-async def test_look_alike_names_are_refused_at_key_creation(api: str, db: asyncpg.Connection) -> None:
+async def test_look_alike_names_are_refused_at_key_creation(
+    api: str, db: asyncpg.Connection, owner_db: asyncpg.Connection
+) -> None:
     await key(db, "ace", "risk:propose")
     with pytest.raises(ValueError, match="looks like the existing principal ace"):
         await keys.create_key(
@@ -136,7 +143,7 @@ async def test_look_alike_names_are_refused_at_key_creation(api: str, db: asyncp
     assert {r["principal"] for r in await db.fetch("SELECT principal FROM api_keys")} == {"ace"}
     # A look-alike stored before this check still cannot approve its double's proposal.
     proposer = await key(db, "ace", "risk:propose")
-    double = await legacy_key(db, "\u0430\u0441\u0435", "risk:approve")
+    double = await legacy_key(db, owner_db, "\u0430\u0441\u0435", "risk:approve")
     async with httpx.AsyncClient(base_url=api) as http:
         made = (await http.post("/api/v1/risk-acceptances", json=proposal(), headers=proposer)).json()
         refused = await http.post(f"/api/v1/risk-acceptances/{made['id']}/approve", headers=double)
