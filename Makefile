@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@echo "» installing Trustline and its tools into $(VENV) (first run takes a minute)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=strict
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,local]' --config-settings editable_mode=strict
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -64,7 +64,7 @@ bench: bench-p1 bench-p2 bench-p3 bench-p4 bench-p6
 
 P1_EVENTS ?= 100000
 bench-p1: install
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]' --config-settings editable_mode=strict
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,local,bench]' --config-settings editable_mode=strict
 	$(BIN)/python bench/p1_ingest.py --events $(P1_EVENTS)
 
 bench-p2: install

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from trustline.cli.devstack import DevStack
+from trustline.cli.local.devstack import DevStack
 from trustline.shared.migrations import upgrade
 from trustline.shared.settings import Settings
 

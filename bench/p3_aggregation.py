@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, private_stack, record  # noqa: E402
 from p3_data import Sizes, generate  # noqa: E402
 
-from trustline.aggregator.snapshot import compute_snapshot  # noqa: E402
 from trustline.ingest.domains import DOMAINS  # noqa: E402
+from trustline.shared.metrics.snapshot import compute_snapshot  # noqa: E402
 from trustline.shared.policy import Policy  # noqa: E402
 
 REPEATS = 5

@@ -30,7 +30,7 @@ from common import component_env, free_port, machine, private_stack, record  # n
 from p3_data import Sizes, generate  # noqa: E402
 from p4_prometheus import available, scrape_durations  # noqa: E402
 
-from trustline.aggregator.snapshot import snapshot_once  # noqa: E402
+from trustline.shared.metrics.snapshot import snapshot_once  # noqa: E402
 from trustline.shared.policy import Policy  # noqa: E402
 from trustline.shared.settings import Settings  # noqa: E402
 

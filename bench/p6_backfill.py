@@ -22,7 +22,7 @@ from common import machine, private_stack, record  # noqa: E402
 from p3_data import Sizes, generate  # noqa: E402
 
 from trustline.aggregator.backfill import backfill  # noqa: E402
-from trustline.aggregator.snapshot import snapshot_once  # noqa: E402
+from trustline.shared.metrics.snapshot import snapshot_once  # noqa: E402
 from trustline.shared.policy import Policy  # noqa: E402
 from trustline.shared.settings import Settings  # noqa: E402
 

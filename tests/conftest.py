@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-from trustline.cli.devstack import DevStack
+from trustline.cli.local.devstack import DevStack
 from trustline.ingest.topics import ensure_topics
 from trustline.shared.migrations import upgrade
 from trustline.shared.settings import Settings

@@ -11,9 +11,9 @@ from typing import Any
 import asyncpg
 
 from tests.helpers import Series
-from trustline.aggregator.snapshot import compute_snapshot
 from trustline.ingest.store import store_events
 from trustline.shared.events import Decoder, Event, Rejection
+from trustline.shared.metrics.snapshot import compute_snapshot
 from trustline.shared.policy import Policy
 from trustline.shared.topics import TYPE_TOPIC_SUFFIX
 

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from rich.console import Console
 
 from trustline.shared.db import connect
+from trustline.shared.metrics.snapshot import snapshot_once
 from trustline.shared.policy import Policy
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
 
 from .loop import writer_id
-from .snapshot import snapshot_once
 
 
 def instants(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]:

@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from prometheus_client import Gauge, Histogram
 
-from trustline.api.risk_acceptances import service as registry
 from trustline.shared import metrics_server
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
+from trustline.shared.metrics.snapshot import snapshot_once, store_snapshot
+from trustline.shared.metrics.store import prune
 from trustline.shared.policy import Policy
+from trustline.shared.risk import service as registry
 from trustline.shared.settings import Settings
 
-from .history import prune
-from .snapshot import snapshot_once, store_snapshot
 from .telemetry import forget_folds, record_folds
 
 log = logging.getLogger(__name__)

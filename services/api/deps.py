@@ -8,7 +8,8 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
-from .auth.service import KeyRefused, Principal, check_key
+from trustline.shared.auth.keys import KeyRefused, Principal, check_key
+
 from .errors import Problem
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Send
 
-from .risk_acceptances.service import Conflict, Forbidden, NotFound, RegistryError
+from trustline.shared.risk.service import Conflict, Forbidden, NotFound, RegistryError
 
 PROBLEM = "application/problem+json"
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import typer
 
-from trustline.api.types import as_utc_instant
 from trustline.shared.policy import parse_duration
+from trustline.shared.types import as_utc_instant
 
 
 def expiry_instant(text: str, *, now: datetime) -> datetime:

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from trustline.api.auth import service as keys
-from trustline.api.auth.principals import ascii_name
+from trustline.shared.auth import keys as keys
+from trustline.shared.auth.principals import ascii_name
 
 from .db import with_connection
 from .inputs import expiry_instant

@@ -16,11 +16,11 @@ from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import get_settings, redact
 
-from . import runstate
-from .devstack import DevStack
 from .keys import keys_app
+from .local import runstate
+from .local.devstack import DevStack
+from .local.processes import DevStackError
 from .offsets import offsets_app
-from .processes import DevStackError
 from .risk import risk_app
 from .signals import run_until_signalled
 
@@ -112,7 +112,7 @@ def dev_status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout")] = False,
 ) -> None:
     """Show the embedded services, a running `trustline run`, and orphaned data directories."""
-    from . import status
+    from .local import status
 
     report = status.collect(get_settings())
     if as_json:
@@ -304,7 +304,7 @@ def run(
     with_demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Stream the demo organisation")] = True,
 ) -> None:
     """Start the whole system (stack, schema, topics, ingest, aggregator, API, demo) until Ctrl-C."""
-    from .supervisor import Supervisor
+    from .local.supervisor import Supervisor
 
     raise typer.Exit(Supervisor(get_settings(), console=Console(soft_wrap=True), demo=with_demo).run())
 

@@ -16,7 +16,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
-from trustline.api.auth.principals import ascii_name
+from trustline.shared.auth.principals import ascii_name
 from trustline.shared.settings import get_settings
 
 from .api_client import Api, ApiError, check_url, default_url, path, read_key

@@ -27,9 +27,9 @@ from typing import Any
 import asyncpg
 
 from tests.scenario import D, H, ev, load
-from trustline.api.risk_acceptances import service as registry
-from trustline.api.risk_acceptances.schemas import AcceptanceCreate, Scope
 from trustline.shared.policy import Policy
+from trustline.shared.risk import service as registry
+from trustline.shared.risk.models import AcceptanceCreate, Scope
 
 M = timedelta(minutes=1)
 

@@ -26,10 +26,10 @@ from tests.e2e import grafana_scenario as scenario
 from tests.e2e.prometheus import instant, prometheus, sql_for_range, substitute, values
 from tests.helpers import cloudevent, produce
 from tests.scenario import D, H
-from trustline.aggregator.history import write_snapshot
 from trustline.aggregator.loop import Aggregator
-from trustline.aggregator.snapshot import compute_snapshot
 from trustline.ingest.worker import run_worker
+from trustline.shared.metrics.snapshot import compute_snapshot
+from trustline.shared.metrics.store import write_snapshot
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from tests.conftest import free_port, serve_api
 from tests.helpers import prometheus_tool
-from trustline.cli import prometheus
+from trustline.cli.local import prometheus
 from trustline.shared import metrics_server
 from trustline.shared.settings import Settings
 

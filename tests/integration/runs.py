@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tests.conftest import free_port
 from tests.helpers import clean_env, cloudevent, parse_metrics, produce, sample
-from trustline.cli.devstack import DevStack
-from trustline.cli.processes import port_open
+from trustline.cli.local.devstack import DevStack
+from trustline.cli.local.processes import port_open
 from trustline.shared.settings import Settings
 
 

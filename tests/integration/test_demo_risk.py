@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from trustline.api.risk_acceptances import service as registry
 from trustline.demo.history import history
 from trustline.demo.org import build_org
 from trustline.demo.risk import Findings, seed_acceptances
+from trustline.shared.risk import service as registry
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -12,10 +12,10 @@ import pytest
 from rich.console import Console
 
 from tests.conftest import eventually
-from trustline.aggregator.snapshot import compute_snapshot
 from trustline.cli.demo_backfill import daily_backfill
 from trustline.demo.run import DemoOptions, run_demo
 from trustline.ingest.worker import run_worker
+from trustline.shared.metrics.snapshot import compute_snapshot
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import free_port
 from tests.helpers import clean_env
-from trustline.cli.devstack import DevStack
-from trustline.cli.postgres import EmbeddedPostgres, data_root
-from trustline.cli.processes import is_root, port_open
+from trustline.cli.local.devstack import DevStack
+from trustline.cli.local.postgres import EmbeddedPostgres, data_root
+from trustline.cli.local.processes import is_root, port_open
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,10 @@ import pytest
 
 from tests.conftest import free_port, serve_api
 from tests.helpers import clean_env
-from trustline.api.auth import service as keys
-from trustline.api.risk_acceptances import service as registry
-from trustline.api.risk_acceptances.schemas import AcceptanceCreate, Scope
+from trustline.shared.auth import keys as keys
 from trustline.shared.policy import Policy
+from trustline.shared.risk import service as registry
+from trustline.shared.risk.models import AcceptanceCreate, Scope
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

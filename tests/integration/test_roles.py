@@ -12,13 +12,13 @@ from alembic import command
 from pydantic import SecretStr
 
 from tests.scenario import D, T, ev, load
-from trustline.aggregator.history import partition_name, prune, write_snapshot
-from trustline.aggregator.samples import Sample
-from trustline.api.risk_acceptances import service as registry
-from trustline.api.risk_acceptances.schemas import AcceptanceCreate, Scope
 from trustline.shared import grants
+from trustline.shared.metrics.samples import Sample
+from trustline.shared.metrics.store import partition_name, prune, write_snapshot
 from trustline.shared.migrations import alembic_config, upgrade
 from trustline.shared.policy import Policy
+from trustline.shared.risk import service as registry
+from trustline.shared.risk.models import AcceptanceCreate, Scope
 from trustline.shared.settings import DEV_OWNER_ROLE, DEV_SERVICE_ROLE, Settings
 
 pytestmark = pytest.mark.integration

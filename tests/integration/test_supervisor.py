@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.integration.runs import PORTS, get, trustline_run
-from trustline.cli.processes import port_open
+from trustline.cli.local.processes import port_open
 
 pytestmark = pytest.mark.integration
 

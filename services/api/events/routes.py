@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from ..auth.service import Principal
+from trustline.shared.auth.keys import Principal
+
 from ..deps import requires
 from ..errors import Problem
 from . import service

@@ -11,11 +11,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from trustline.shared.attribution import signed_headers
+from trustline.shared.auth.keys import Principal
 from trustline.shared.events import Decoder, Rejection
 from trustline.shared.events.decode import Headers, binary_to_structured
 from trustline.shared.settings import Settings
 
-from ..auth.service import Principal
 from .schemas import Accepted, ItemAccepted, ItemError, ItemForbidden
 
 log = logging.getLogger(__name__)

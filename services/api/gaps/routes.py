@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from trustline.shared.types import BusinessUnit, Instant
+
 from ..deps import Conn, Reader
-from ..types import BusinessUnit, Instant
 from . import service
 from .schemas import (
     EdrUncovered,

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel
 
-from trustline.aggregator.sql import (
+from trustline.shared.metrics import store
+from trustline.shared.metrics.sql import (
     ACCEPTED_AT,
     ACCEPTED_CHECKS,
     EDR_EXPECTED_AT,
@@ -63,7 +64,7 @@ async def resolve_at(*, conn: asyncpg.Connection, at: datetime | None) -> dateti
     """The instant to read: `at` if given, else the latest snapshot's (what /metrics shows), else now."""
     if at is not None:
         return at
-    latest: datetime | None = await conn.fetchval("SELECT max(at) FROM snapshots")
+    latest = await store.latest_at(conn)
     return latest if latest is not None else datetime.now(UTC)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Literal
 
-from trustline.aggregator.samples import Sample
+from trustline.shared.metrics.samples import Sample
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
 

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from trustline.shared.types import Instant
+
 from ..deps import Conn, Reader
 from ..errors import Problem
-from ..types import Instant
 from . import service
 from .schemas import History, Kpis, Window
 

@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 import asyncpg
 
-from trustline.aggregator.history import latest_snapshot
-from trustline.aggregator.samples import WINDOWS, Sample
-from trustline.aggregator.snapshot import WORK_MEM, compute_snapshot
-from trustline.aggregator.sql import as_of
+from trustline.shared.metrics.samples import WINDOWS, Sample
+from trustline.shared.metrics.snapshot import WORK_MEM, compute_snapshot
+from trustline.shared.metrics.sql import as_of
+from trustline.shared.metrics.store import latest_snapshot
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
+from trustline.shared.types import EARLIEST
 
-from ..types import EARLIEST
 from .derive import Percentiles, kpis_from_samples
 from .schemas import History, HistoryPoint, Kpis, Window
 

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import asyncpg
 
-from trustline.aggregator.history import latest_snapshot
-from trustline.aggregator.samples import Sample
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
+from trustline.shared.metrics import store
+from trustline.shared.metrics.samples import Sample
 from trustline.shared.settings import Settings
 
 from .exposition import GzipPrefix, render
@@ -53,15 +53,13 @@ class SnapshotCache:
 
     async def refresh(self, conn: asyncpg.Connection) -> None:
         """Load and render the newest snapshot when it is newer than the one held."""
-        newest = await conn.fetchval("SELECT max(at) FROM snapshots")
+        newest = await store.latest_at(conn)
         self.last_db_success = time.monotonic()
         if newest is None or (self.current is not None and self.current.at >= newest):
             return
-        loaded = await latest_snapshot(conn)
-        if loaded is not None:
-            at, samples = loaded
-            # Rendering a large estate takes a while: keep it off the loop that answers scrapes.
-            self.current = await asyncio.to_thread(_prepare, at, samples)
+        samples = await store.samples_at(conn, newest)
+        # Rendering a large estate takes a while: keep it off the loop that answers scrapes.
+        self.current = await asyncio.to_thread(_prepare, newest, samples)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh until stopped, reconnecting after database outages."""

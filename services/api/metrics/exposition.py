@@ -10,8 +10,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample as PromSample
 
-from trustline.aggregator.samples import Sample
-from trustline.shared.catalog import family_of
+from trustline.shared.metrics.catalog import family_of
+from trustline.shared.metrics.samples import Sample
 
 
 class _Families(Collector):

@@ -8,11 +8,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
-from ..auth.service import Principal
-from ..deps import Conn, Reader, requires
-from ..types import BusinessUnit
-from . import service
-from .schemas import (
+from trustline.shared.auth.keys import Principal
+from trustline.shared.risk import service
+from trustline.shared.risk.models import (
     Acceptance,
     AcceptanceCreate,
     AcceptanceDetail,
@@ -21,6 +19,9 @@ from .schemas import (
     Proposed,
     Status,
 )
+from trustline.shared.types import BusinessUnit
+
+from ..deps import Conn, Reader, requires
 
 router = APIRouter(prefix="/api/v1/risk-acceptances", tags=["risk acceptances"])
 Proposer = Annotated[Principal, Depends(requires("risk:propose"))]

@@ -14,9 +14,9 @@ from rich.console import Console
 from tests.conftest import eventually
 from tests.scenario import D, H, T, ev, load
 from trustline.aggregator.backfill import backfill
-from trustline.aggregator.history import partition_name, prune, write_snapshot
 from trustline.aggregator.loop import Aggregator
-from trustline.aggregator.samples import Sample
+from trustline.shared.metrics.samples import Sample
+from trustline.shared.metrics.store import partition_name, prune, write_snapshot
 from trustline.shared.migrations import alembic_config, upgrade
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings

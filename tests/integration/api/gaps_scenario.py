@@ -9,11 +9,11 @@ import asyncpg
 
 from tests.helpers import Series
 from tests.scenario import D, H, T, ev, load
-from trustline.aggregator.history import latest_snapshot
-from trustline.aggregator.snapshot import snapshot_once
-from trustline.api.risk_acceptances import service as registry
-from trustline.api.risk_acceptances.schemas import AcceptanceCreate, Scope
+from trustline.shared.metrics.snapshot import snapshot_once
+from trustline.shared.metrics.store import latest_snapshot
 from trustline.shared.policy import Policy
+from trustline.shared.risk import service as registry
+from trustline.shared.risk.models import AcceptanceCreate, Scope
 
 
 def asset(asset_id: str, at: datetime, bu: str, kind: str = "endpoint", os: str = "windows",

@@ -15,7 +15,7 @@ from tests.conftest import eventually, serve_api
 from tests.helpers import parse_metrics, sample
 from tests.scenario import D, ev, load
 from trustline.aggregator.loop import Aggregator
-from trustline.api.auth import service as keys
+from trustline.shared.auth import keys as keys
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 

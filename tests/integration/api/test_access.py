@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.conftest import serve_api
 from trustline.api.app import create_app
-from trustline.api.auth import service as keys
+from trustline.shared.auth import keys as keys
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from tests.conftest import free_port, serve_api
 from tests.helpers import cloudevent
 from tests.integration.ingest.test_replay_and_import import consume_until
 from tests.unit.shared.test_ocsf import prowler_finding
-from trustline.api.auth import service as keys
+from trustline.shared.auth import keys as keys
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

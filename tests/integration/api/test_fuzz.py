@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import serve_api, truncate_all
-from trustline.api.auth import service as keys
-from trustline.api.auth.service import SCOPES
 from trustline.ingest.topics import ensure_topics
+from trustline.shared.auth import keys as keys
+from trustline.shared.auth.keys import SCOPES
 from trustline.shared.settings import Settings
 
 from . import fuzzing

@@ -11,8 +11,8 @@ import pytest
 
 from tests.helpers import Series
 from tests.scenario import D, H, T, load, snapshot
-from trustline.aggregator.snapshot import snapshot_once
-from trustline.api.auth import service as keys
+from trustline.shared.auth import keys as keys
+from trustline.shared.metrics.snapshot import snapshot_once
 from trustline.shared.policy import Policy
 
 from .gaps_scenario import accept, asset, build, check, vuln

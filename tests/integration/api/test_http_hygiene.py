@@ -18,7 +18,7 @@ from fastapi import Request
 
 from tests.conftest import eventually, serve_api
 from trustline.api.app import create_app
-from trustline.api.auth import service as keys
+from trustline.shared.auth import keys as keys
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from tests.scenario import D, T
-from trustline.aggregator.snapshot import snapshot_once
-from trustline.api.auth import service as keys
+from trustline.shared.auth import keys as keys
+from trustline.shared.metrics.snapshot import snapshot_once
 from trustline.shared.policy import Policy
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from tests.scenario import D, H, T, ev, load
-from trustline.aggregator.snapshot import snapshot_once
-from trustline.api.auth import service as keys
 from trustline.api.kpis import service as kpi_service
+from trustline.shared.auth import keys as keys
+from trustline.shared.metrics.snapshot import snapshot_once
 from trustline.shared.policy import Policy
 
 from .gaps_scenario import accept

@@ -10,11 +10,11 @@ import subprocess
 import asyncpg
 import pytest
 
-from tests.integration.aggregator.test_properties import SCENARIO
+from tests.integration.metrics.test_properties import SCENARIO
 from tests.scenario import T, load
-from trustline.aggregator.snapshot import compute_snapshot
 from trustline.api.metrics.exposition import render
-from trustline.shared.catalog import FAMILIES
+from trustline.shared.metrics.catalog import FAMILIES
+from trustline.shared.metrics.snapshot import compute_snapshot
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 

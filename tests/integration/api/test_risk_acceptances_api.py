@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.scenario import D, H, ev, load
-from trustline.api.auth import service as keys
+from trustline.shared.auth import keys as keys
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)

@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from tests.conftest import serve_api
-from trustline.api.auth import service as keys
-from trustline.api.auth.service import SCOPES
+from trustline.shared.auth import keys as keys
+from trustline.shared.auth.keys import SCOPES
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

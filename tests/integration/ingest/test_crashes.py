@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import eventually
 from tests.helpers import clean_env, cloudevent, produce
-from trustline.cli.postgres import EmbeddedPostgres
+from trustline.cli.local.postgres import EmbeddedPostgres
 from trustline.ingest.domains import CYCLES
 from trustline.ingest.store import refold
 from trustline.shared.settings import Settings

@@ -6,8 +6,8 @@ import gzip
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from trustline.aggregator.samples import DURATION_BUCKETS, Sample, histogram
 from trustline.api.metrics.exposition import GzipPrefix, render
+from trustline.shared.metrics.samples import DURATION_BUCKETS, Sample, histogram
 
 
 def test_histogram_and_gauges_render_with_their_types() -> None:

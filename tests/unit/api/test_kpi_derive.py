@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.scenario import T
-from trustline.aggregator.samples import Sample
 from trustline.api.kpis.derive import kpis_from_samples
 from trustline.api.kpis.service import KpiError, parse_step
+from trustline.shared.metrics.samples import Sample
 from trustline.shared.policy import Policy
 
 

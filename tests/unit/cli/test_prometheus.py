@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.helpers import prometheus_tool
-from trustline.cli import prometheus
+from trustline.cli.local import prometheus
 from trustline.shared.settings import Settings
 
 

@@ -16,7 +16,7 @@ from grafana.generator.__main__ import BOARDS, ROOT, main, render_all
 from grafana.generator.rules import load_thresholds
 from trustline.aggregator import loop, telemetry
 from trustline.ingest import metrics as ingest_metrics
-from trustline.shared.catalog import FAMILIES, family_of
+from trustline.shared.metrics.catalog import FAMILIES, family_of
 
 NAME = re.compile(r"\btrustline_[a-z0-9_]+\b")
 RUNBOOKS = ROOT.parent / "docs" / "runbooks.md"

@@ -14,11 +14,11 @@ from trustline.shared.settings import DEFAULT_MAX_SOURCES
 
 from .cardinality import cap_business_units, cap_sources
 from .coverage import coverage_samples
-from .history import write_snapshot
 from .incidents import incident_samples
 from .posture import posture_samples
 from .samples import Sample
 from .sources import source_samples
+from .store import write_snapshot
 from .vulnerabilities import vulnerability_samples
 
 WORK_MEM = "64MB"

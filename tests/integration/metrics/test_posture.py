@@ -10,9 +10,9 @@ import pytest
 
 from tests.helpers import names_with, sample
 from tests.scenario import D, H, T, ev, load, snapshot
-from trustline.api.risk_acceptances import service as registry
-from trustline.api.risk_acceptances.schemas import AcceptanceCreate, Scope
 from trustline.shared.policy import Policy
+from trustline.shared.risk import service as registry
+from trustline.shared.risk.models import AcceptanceCreate, Scope
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustline.api.auth.principals import (
+from trustline.shared.auth.principals import (
     InvalidName,
     ascii_name,
     canonical,

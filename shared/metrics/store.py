@@ -50,15 +50,24 @@ async def write_snapshot(
         )
 
 
-async def latest_snapshot(conn: asyncpg.Connection) -> tuple[datetime, list[Sample]] | None:
-    """The newest stored snapshot with its samples, or None when there is none."""
-    at = await conn.fetchval("SELECT max(at) FROM snapshots")
-    if at is None:
-        return None
+async def latest_at(conn: asyncpg.Connection) -> datetime | None:
+    """The instant of the newest stored snapshot, or None when there is none."""
+    at: datetime | None = await conn.fetchval("SELECT max(at) FROM snapshots")
+    return at
+
+
+async def samples_at(conn: asyncpg.Connection, at: datetime) -> list[Sample]:
+    """The samples of the snapshot stored at `at` (none when there is no such snapshot)."""
     rows = await conn.fetch(
         "SELECT name, labels::text AS labels, value FROM metric_samples WHERE snapshot_at = $1", at
     )
-    return at, [Sample(r["name"], json.loads(r["labels"]), r["value"]) for r in rows]
+    return [Sample(r["name"], json.loads(r["labels"]), r["value"]) for r in rows]
+
+
+async def latest_snapshot(conn: asyncpg.Connection) -> tuple[datetime, list[Sample]] | None:
+    """The newest stored snapshot with its samples, or None when there is none."""
+    at = await latest_at(conn)
+    return None if at is None else (at, await samples_at(conn, at))
 
 
 async def prune(

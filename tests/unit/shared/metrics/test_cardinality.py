@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from trustline.aggregator.cardinality import Capped, cap_business_units, cap_sources
-from trustline.aggregator.samples import Sample
+from trustline.shared.metrics.cardinality import Capped, cap_business_units, cap_sources
+from trustline.shared.metrics.samples import Sample
 
 SOURCE = "trustline_source_last_event_timestamp_seconds"
 

@@ -1,4 +1,4 @@
-"""Value types every API domain validates with: instants, business units and text that can be stored.
+"""Value types every domain validates with: instants, business units and text that can be stored.
 
 One rule for times a person types: an RFC 3339 instant with an offset, or without one (then it is
 UTC), or a bare date (midnight UTC). Instants outside [1970, 2200) are refused with 422 rather than

@@ -13,7 +13,7 @@ from trustline.shared.policy import Policy
 
 from ..auth import principals
 from . import coverage
-from .schemas import Acceptance, AcceptanceCreate, AuditEntry, Proposed, Scope
+from .models import Acceptance, AcceptanceCreate, AuditEntry, Proposed, Scope
 
 
 class RegistryError(ValueError):

