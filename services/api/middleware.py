@@ -43,16 +43,28 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-class SecurityHeaders:
-    """Adds the security headers to every answer, and the API's strict CSP unless one is set."""
+class _HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests and passes everything else through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
+        raise NotImplementedError
+
+
+class SecurityHeaders(_HttpMiddleware):
+    """Adds the security headers to every answer, and the API's strict CSP unless one is set."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the headers to the answer's start."""
 
         async def secured(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -67,16 +79,11 @@ class SecurityHeaders:
         await self.app(scope, receive, secured)
 
 
-class RequestContext:
+class RequestContext(_HttpMiddleware):
     """A request id on every answer, one access-log line per request, and a problem 500 for a crash."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Identify, log and guard one request."""
         given = _header(scope, b"x-request-id")
         request_id = given.decode() if given and _SANE_ID.fullmatch(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})

@@ -26,15 +26,6 @@ RejectReason = Literal[
     "time_out_of_range",
     "too_large",
 ]
-REJECT_REASONS: Final[tuple[RejectReason, ...]] = (
-    "invalid_json",
-    "invalid_envelope",
-    "unknown_type",
-    "type_not_allowed_on_topic",
-    "invalid_data",
-    "time_out_of_range",
-    "too_large",
-)
 EARLIEST_EVENT_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_FUTURE: Final = timedelta(hours=24)
 
