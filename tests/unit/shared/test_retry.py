@@ -115,7 +115,9 @@ async def test_waits_follow_the_backoff_until_stopped(
     monkeypatch.setattr("trustline.shared.retry.wait_or_stop", wait)
     action = Flaky(*(OSError() for _ in range(20)))
     with caplog.at_level(logging.WARNING, logger=log.name), pytest.raises(Stopped):
-        await retry(action, what="lost the database", stop=asyncio.Event(), backoff=Backoff(0.5, 30.0), log=log)
+        await retry(
+            action, what="lost the database", stop=asyncio.Event(), backoff=Backoff(0.5, 30.0), log=log
+        )
     assert waited == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
     assert action.calls == 8
     assert caplog.records[-1].getMessage() == "lost the database (OSError); retrying in 30.0s"
