@@ -6,7 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -23,6 +23,9 @@ from .local.processes import DevStackError
 from .offsets import offsets_app
 from .risk import risk_app
 from .signals import run_until_signalled
+
+if TYPE_CHECKING:
+    from trustline.ingest.importer import Kind
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -221,7 +224,7 @@ def backfill(
     console.print(f"{n} snapshots written")
 
 
-def _import(path: Path, kind: Literal["events", "ocsf"]) -> None:
+def _import(path: Path, kind: Kind) -> None:
     from trustline.ingest.importer import import_file
 
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 import msgspec
 
@@ -26,15 +26,7 @@ RejectReason = Literal[
     "time_out_of_range",
     "too_large",
 ]
-REJECT_REASONS: Final[tuple[RejectReason, ...]] = (
-    "invalid_json",
-    "invalid_envelope",
-    "unknown_type",
-    "type_not_allowed_on_topic",
-    "invalid_data",
-    "time_out_of_range",
-    "too_large",
-)
+REJECT_REASONS: Final[tuple[RejectReason, ...]] = get_args(RejectReason)
 EARLIEST_EVENT_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_FUTURE: Final = timedelta(hours=24)
 
