@@ -120,7 +120,7 @@ class _StopOnWarning(logging.Handler):
 @contextmanager
 def stop_at_first_warning(logger: str) -> Iterator[tuple[asyncio.Event, list[str]]]:
     """A stop event that the first warning of `logger` sets, and the warnings' messages."""
-    stop, messages = asyncio.Event(), []
+    stop, messages = asyncio.Event(), list[str]()
     handler = _StopOnWarning(stop, messages)
     logging.getLogger(logger).addHandler(handler)
     try:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
@@ -51,7 +52,8 @@ LogLevel = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {message}")
+    # One line however narrow the terminal, and the message as written: `trustline[local]` is not markup.
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(1)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import get_args
 
+from fastapi.routing import APIRoute
+
 from trustline.api.gaps.routes import router as gaps
 from trustline.shared.events.schemas import OsFamily, Provider
 from trustline.shared.severity import SlaSeverity
@@ -22,9 +24,8 @@ Values = frozenset[str]
 
 def _strings(nodes: list[ast.expr]) -> Values | None:
     """The values when every node is a string constant, else None."""
-    if all(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in nodes):
-        return frozenset(n.value for n in nodes)  # type: ignore[attr-defined]
-    return None
+    values = [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return frozenset(values) if len(values) == len(nodes) else None
 
 
 def _enumerations(tree: ast.AST) -> Iterator[tuple[str, int, Values]]:
@@ -68,10 +69,10 @@ def test_no_collection_spells_out_a_literal_again() -> None:
 
 
 def test_the_drill_down_filters_take_the_contracts_values() -> None:
-    routes = {r.path: r for r in gaps.routes}  # type: ignore[attr-defined]
     params = {
-        (path, p.name): p.field_info.annotation  # type: ignore[attr-defined]
-        for path, r in routes.items()
+        (r.path, p.name): p.field_info.annotation
+        for r in gaps.routes
+        if isinstance(r, APIRoute)
         for p in r.dependant.query_params
     }
     assert get_args(params["/api/v1/gaps/edr-uncovered", "os_family"]) == (OsFamily, type(None))
