@@ -1,12 +1,15 @@
-"""Test helpers: CloudEvents builders, an independent producer, and /metrics parsing."""
+"""Test helpers: CloudEvents builders, an independent producer, /metrics parsing, a stop on a warning."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -102,3 +105,25 @@ def prometheus_tool(name: str) -> str:
             f"{name} not installed: Debian's `prometheus` package needs root (`make test` as root installs it)"
         )
     return found
+
+
+class _StopOnWarning(logging.Handler):
+    def __init__(self, stop: asyncio.Event, messages: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.stop, self.messages = stop, messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+        self.stop.set()
+
+
+@contextmanager
+def stop_at_first_warning(logger: str) -> Iterator[tuple[asyncio.Event, list[str]]]:
+    """A stop event that the first warning of `logger` sets, and the warnings' messages."""
+    stop, messages = asyncio.Event(), list[str]()
+    handler = _StopOnWarning(stop, messages)
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield stop, messages
+    finally:
+        logging.getLogger(logger).removeHandler(handler)

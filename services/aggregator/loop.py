@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
 import asyncpg
 from prometheus_client import Gauge, Histogram
@@ -19,17 +23,25 @@ from trustline.shared.db import connect, is_transient
 from trustline.shared.metrics.snapshot import snapshot_once, store_snapshot
 from trustline.shared.metrics.store import prune
 from trustline.shared.policy import Policy
+from trustline.shared.retry import Backoff, Stopped, retry
 from trustline.shared.risk import service as registry
 from trustline.shared.settings import Settings
 
 from .telemetry import forget_folds, record_folds
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 LEADER_LOCK_ID = 0x7472_7573_746C  # one aggregator writes snapshots at a time
 DURATION = Histogram("trustline_aggregation_duration_seconds", "Time to compute one snapshot")
 LAST_SUCCESS = Gauge(
     "trustline_aggregation_last_success_timestamp_seconds", "When a snapshot was last stored"
 )
+RECONNECT = Backoff(first=2.0, cap=2.0)
+
+
+async def _reconnecting(action: Callable[[], Awaitable[T]], what: str, stop: asyncio.Event) -> T:
+    """`action`, retried every two seconds while the database cannot be reached."""
+    return await retry(action, what=what, stop=stop, backoff=RECONNECT, log=log, transient=is_transient)
 
 
 def writer_id(role: str = "aggregator") -> str:
@@ -54,15 +66,13 @@ class Aggregator:
                 host=self.settings.metrics_host,
                 token=self.settings.metrics_token,
             )
+        with contextlib.suppress(Stopped):
+            await _reconnecting(partial(self._terms, stop), "lost the database", stop)
+
+    async def _terms(self, stop: asyncio.Event) -> None:
+        """Lead while holding the lock, else wait one cadence for it; a new connection each term."""
         while not stop.is_set():
-            try:
-                conn = await connect(self.settings)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("database unreachable (%s); retrying", exc.__class__.__name__)
-                await wait_or_stop(stop, 2.0)
-                continue
+            conn = await _reconnecting(partial(connect, self.settings), "database unreachable", stop)
             try:
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_ID):
                     log.info(
@@ -73,11 +83,6 @@ class Aggregator:
                     await self._lead(conn, stop)
                 else:
                     await wait_or_stop(stop, self.settings.aggregation_interval_seconds)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("lost the database (%s); retrying", exc.__class__.__name__)
-                await wait_or_stop(stop, 2.0)
             finally:
                 await conn.close(timeout=5)
 

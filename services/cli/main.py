@@ -6,11 +6,12 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
@@ -23,6 +24,9 @@ from .local.processes import DevStackError
 from .offsets import offsets_app
 from .risk import risk_app
 from .signals import run_until_signalled
+
+if TYPE_CHECKING:
+    from trustline.ingest.importer import Kind
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -48,7 +52,8 @@ LogLevel = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {message}")
+    # One line however narrow the terminal, and the message as written: `trustline[local]` is not markup.
+    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -221,7 +226,7 @@ def backfill(
     console.print(f"{n} snapshots written")
 
 
-def _import(path: Path, kind: Literal["events", "ocsf"]) -> None:
+def _import(path: Path, kind: Kind) -> None:
     from trustline.ingest.importer import import_file
 
     try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 
+from trustline.shared import kafka
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
@@ -48,11 +49,7 @@ async def _stored(consumer: AIOKafkaConsumer, sent: Sent) -> int:
 async def wait_stored(settings: Settings, sent: Sent, stop: asyncio.Event, console: Console) -> bool:
     """Wait until ingest has committed past every sent record (with progress); False when stopped first."""
     # A consumer that never subscribes only reads the group's offsets; it does not join the group.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers(),
-        group_id=settings.consumer_group,
-        enable_auto_commit=False,
-    )
+    consumer = kafka.consumer(settings, group_id=settings.consumer_group)
     await consumer.start()
     try:
         with track(console, "ingest storing the history", sent.total) as progress:

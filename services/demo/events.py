@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import accumulate
 
+from trustline.shared.severity import SEVERITIES
+
 from .org import Asset, CloudResource, Control, Identity, Org
 
 DAY = 86_400
@@ -23,7 +25,6 @@ TOPICS = {
     "identity": "trustline.identities", "mfa": "trustline.identities", "cloud": "trustline.cloudconfig",
     "incident": "trustline.incidents",
 }  # fmt: skip
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 CMDB_SOURCE, OKTA_SOURCE, PAGERDUTY_SOURCE = "servicenow/cmdb", "okta/prod", "pagerduty/prod"
 EDR_SOURCES = {"crowdstrike": "crowdstrike/falcon", "sentinelone": "sentinelone/prod"}
 # Medians sit under each default SLA (7/30/90/120 d) and the tail misses it.

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import get_args
+
+from trustline.shared.events.schemas import AssetKind, CheckStatus
 
 # Unequal sizes so that per-unit metrics differ visibly; the first six are the default units.
 _UNITS = (
@@ -12,7 +15,8 @@ _UNITS = (
     ("hr", 0.3), ("legal", 0.2),
 )  # fmt: skip
 _ADMIN_HEAVY_UNITS = frozenset({"corporate-it", "platform", "security"})
-_KINDS = ("endpoint", "server", "cloud_instance", "network", "other")
+_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
+_CHECK_STATUSES: tuple[CheckStatus, ...] = get_args(CheckStatus)
 _KIND_WEIGHTS = (0.42, 0.14, 0.34, 0.07, 0.03)
 _OS_BY_KIND: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
     "endpoint": (("windows", "macos", "linux", "ios", "android"), (0.68, 0.24, 0.03, 0.03, 0.02)),
@@ -237,7 +241,7 @@ def _cloud(rng: random.Random, count: int, units: tuple[str, ...]) -> tuple[Clou
         word, hex_ = rng.choice(_WORDS), f"{rng.getrandbits(32):08x}"
         rid = _RESOURCE_TEMPLATES[provider, rtype].format(bu=unit, word=word, hex=hex_, n=n, account=account,
                                                           region=region)  # fmt: skip
-        checks = tuple((c[0], rng.choices(("pass", "fail", "muted"), (0.72, 0.2, 0.08))[0])
+        checks = tuple((c[0], rng.choices(_CHECK_STATUSES, (0.72, 0.2, 0.08))[0])
                        for c in _CONTROLS if (c[2], c[3]) == (provider, rtype))  # fmt: skip
         gone = rng.uniform(0.2, 0.8) if rng.random() < 0.05 else None  # deleted: its checks go stale
         out.append(CloudResource(rid, provider, rtype, account, region, unit, checks, Lifecycle(gone)))

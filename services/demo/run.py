@@ -19,6 +19,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
+from trustline.shared import kafka
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
@@ -79,7 +80,7 @@ async def run_demo(
 ) -> None:
     """Stream the demo until `stop` is set or the duration has passed (then finish the follow-up)."""
     org = build_org(seed=options.seed, assets=options.assets, identities=options.identities)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers(), acks="all", linger_ms=20)
+    producer = kafka.producer(settings, linger_ms=20)
     await producer.start()
     follow_up: asyncio.Task[None] | None = None
     try:

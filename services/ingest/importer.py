@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
-from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
+from trustline.shared import kafka
 from trustline.shared.events import Decoder, Rejection
 from trustline.shared.events.decode import refusal
 from trustline.shared.events.ocsf import is_ocsf
@@ -61,12 +61,7 @@ async def import_file(settings: Settings, path: Path, kind: Kind, console: Conso
     """Validate every record with the ingest decoder and publish the valid ones; waits for every ack."""
     decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
     summary = ImportSummary()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers(),
-        acks="all",
-        linger_ms=20,
-        max_request_size=settings.max_event_bytes * 2,
-    )
+    producer = kafka.producer(settings, linger_ms=20, max_request_size=settings.max_event_bytes * 2)
     await producer.start()
     try:
         with track(console, f"import {path.name}", None) as progress:

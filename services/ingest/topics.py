@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
+from trustline.shared import kafka
 from trustline.shared.settings import Settings
 from trustline.shared.topics import dlq_topic, event_topics
 
@@ -14,7 +15,7 @@ async def ensure_topics(settings: Settings, *, partitions: int | None = None) ->
     """Create missing topics; returns topic -> 'created' or 'exists'."""
     n = partitions or settings.topic_partitions
     names = [t for topic in event_topics(settings.topic_prefix) for t in (topic, dlq_topic(topic))]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers(), request_timeout_ms=15000)
+    admin = kafka.admin(settings, request_timeout_ms=15000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -12,20 +12,16 @@ from functools import partial
 from typing import TypeAlias, TypeVar
 
 import asyncpg
-from aiokafka import (
-    AIOKafkaConsumer,
-    AIOKafkaProducer,
-    ConsumerRebalanceListener,
-    ConsumerRecord,
-    TopicPartition,
-)
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RecordTooLargeError
 
-from trustline.shared.aio import wait_or_stop
+from trustline.shared import kafka
 from trustline.shared.attribution import submitter
-from trustline.shared.db import is_transient, pool_scope
+from trustline.shared.db import pool_scope
 from trustline.shared.events import Decoder, Event, Rejection
 from trustline.shared.events.decode import refusal
+from trustline.shared.retry import Backoff, Stopped, retry
+from trustline.shared.retry import is_retriable as _retriable
 from trustline.shared.settings import Settings
 from trustline.shared.topics import dlq_topic, event_topics
 
@@ -48,10 +44,7 @@ Batch: TypeAlias = "dict[TopicPartition, list[Record]]"
 Refused: TypeAlias = "list[tuple[Record, Rejection]]"
 Accepted: TypeAlias = "list[tuple[Record, tuple[Event, ...]]]"
 MAX_BACKOFF_SECONDS = 30.0
-
-
-class Stopped(Exception):
-    """The worker was asked to stop while waiting to retry."""
+BACKOFF = Backoff(first=0.5, cap=MAX_BACKOFF_SECONDS)
 
 
 def origin(record: Record) -> Origin:
@@ -68,10 +61,6 @@ class Outcome:
     stored: StoreResult
     refused: Refused
     skipped: int
-
-
-def _retriable(exc: BaseException) -> bool:
-    return is_transient(exc) or (isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False)))
 
 
 class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -102,10 +91,9 @@ class IngestWorker:
             log.warning(
                 "no TRUSTLINE_INGEST_ATTRIBUTION_SECRET: every event is attributed to its Kafka topic"
             )
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers(),
+        self._consumer = kafka.consumer(
+            settings,
             group_id=settings.consumer_group,
-            enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=settings.ingest_batch_max,
             fetch_max_bytes=64 * 1024 * 1024,
@@ -114,9 +102,8 @@ class IngestWorker:
         self._consumer.subscribe(
             event_topics(settings.topic_prefix), listener=_FinishBeforeRevoke(self._drain)
         )
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers(),
-            acks="all",
+        self._producer = kafka.producer(
+            settings,
             # A dead letter holds at most a whole record, a capped key and capped headers.
             max_request_size=settings.max_event_bytes + MAX_KEY_BYTES + 2 * MAX_HEADER_BYTES,
         )
@@ -340,17 +327,7 @@ class IngestWorker:
 
     async def _retry(self, what: str, action: Callable[[], Awaitable[T]]) -> T:
         """Run `action`, retrying transient faults with bounded exponential backoff."""
-        delay = 0.5
-        while True:
-            try:
-                return await action()
-            except Exception as exc:
-                if not _retriable(exc):
-                    raise
-                log.warning("cannot %s (%s); retrying in %.1fs", what, exc.__class__.__name__, delay)
-            if await wait_or_stop(self._stop, delay):
-                raise Stopped()
-            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        return await retry(action, what=f"cannot {what}", stop=self._stop, backoff=BACKOFF, log=log)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final, get_args
 
 import asyncpg
 
 from trustline.shared.policy import Policy
+from trustline.shared.risk.models import Status
 
 from .samples import Sample
 from .sql import ACCEPTED_AT, ACCEPTED_CHECKS, fresh_check
@@ -44,7 +46,7 @@ SELECT CASE WHEN rejected_at <= $1 THEN 'rejected'
 FROM risk_acceptances WHERE created_at <= $1
 GROUP BY 1
 """
-RISK_STATUSES = ("proposed", "approved", "rejected", "expired", "revoked")
+RISK_STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 
 
 async def posture_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:

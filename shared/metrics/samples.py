@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 # Upper bounds (seconds) shared by every duration histogram of the contract.
 DURATION_BUCKETS: Final = (
@@ -20,7 +20,9 @@ DURATION_BUCKETS: Final = (
     15552000,
     31536000,
 )
-WINDOWS: Final = {"7d": 7 * 86400, "30d": 30 * 86400, "90d": 90 * 86400}
+# The windows of the windowed metrics (remediations, incident stages), as their `window` label says them.
+Window = Literal["7d", "30d", "90d"]
+WINDOWS: Final[dict[Window, int]] = {"7d": 7 * 86400, "30d": 30 * 86400, "90d": 90 * 86400}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,13 @@ not muted. `info` findings never count, as in every metric.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 import asyncpg
 
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
 
-from .models import Coverage, Scope
+from .models import Coverage, Findings, Scope
 
 # $1 now, $2 vulnerability, $3 asset or NULL, $4 business unit or NULL, $5 counted severities, $6 covered.
 _VULNERABILITIES = """
@@ -55,7 +54,7 @@ async def measure(
 ) -> Coverage:
     """How many open findings (or failing checks) in `scope` an acceptance of `severity` covers now."""
     counted, covered = list(SLA_SEVERITIES), at_or_below(severity)
-    kind: Literal["vulnerabilities", "cloud_checks"]
+    kind: Findings
     if scope.vulnerability_id is not None:
         row = await conn.fetchrow(
             _VULNERABILITIES,

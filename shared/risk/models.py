@@ -8,10 +8,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..severity import SlaSeverity
 from ..types import LINE_PATTERN, TEXT_PATTERN, BusinessUnit, Instant
 
 Status = Literal["proposed", "approved", "rejected", "expired", "revoked"]
-AcceptanceSeverity = Literal["critical", "high", "medium", "low"]
+# What a scope names: vulnerabilities (maybe on one asset) or cloud checks (maybe on one resource).
+Findings = Literal["vulnerabilities", "cloud_checks"]
 # One-line fields (titles, names, ids) and free text (justifications), as PostgreSQL can store them: a
 # pattern also refuses lone surrogates, which JSON can carry but UTF-8 cannot.
 Line = Annotated[str, Field(pattern=LINE_PATTERN)]
@@ -63,7 +65,7 @@ class AcceptanceCreate(BaseModel):
     justification: Text = Field(min_length=1, max_length=4000)
     compensating_controls: Text = Field(default="", max_length=4000)
     scope: Scope
-    severity: AcceptanceSeverity
+    severity: SlaSeverity
     business_owner: Line = Field(min_length=1, max_length=200)
     # An offset-less instant is UTC; instants outside [1970, 2200) are refused.
     expires_at: Instant
@@ -114,7 +116,7 @@ class Coverage(BaseModel):
     """What a scope covers right now: findings at or below the acceptance's severity, and those above."""
 
     as_of: datetime
-    findings: Literal["vulnerabilities", "cloud_checks"]
+    findings: Findings
     covered: int
     exceeding: int
 

@@ -10,6 +10,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from trustline.shared import kafka
 from trustline.shared.attribution import signed_headers
 from trustline.shared.auth.keys import Principal
 from trustline.shared.events import Decoder, Rejection
@@ -69,9 +70,8 @@ class Publisher:
     async def _started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self._settings.bootstrap_servers(),
-                    acks="all",
+                producer = kafka.producer(
+                    self._settings,
                     linger_ms=5,
                     request_timeout_ms=int(SEND_TIMEOUT_SECONDS * 1000 / 2),
                     max_request_size=self._settings.max_event_bytes * 2,

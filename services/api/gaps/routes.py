@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from trustline.shared.events.schemas import OsFamily, Provider
+from trustline.shared.severity import SlaSeverity
 from trustline.shared.types import BusinessUnit, Instant
 
 from ..deps import Conn, Reader
@@ -16,11 +18,8 @@ from .schemas import (
     FailingCheck,
     IdentityGap,
     OpenIncident,
-    OsFamily,
     Page,
     Population,
-    Provider,
-    Severity,
     Strength,
     VulnerabilityPastSla,
 )
@@ -109,7 +108,7 @@ async def vulnerabilities_past_sla(
     who: Reader,
     at: At = None,
     business_unit: Unit = None,
-    severity: Severity | None = None,
+    severity: SlaSeverity | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[VulnerabilityPastSla]:
@@ -132,7 +131,7 @@ async def cloud_checks_failing(
     who: Reader,
     at: At = None,
     provider: Provider | None = None,
-    severity: Severity | None = None,
+    severity: SlaSeverity | None = None,
     include_accepted: Annotated[
         bool, Query(description="also list failures under a risk acceptance")
     ] = False,
@@ -157,7 +156,7 @@ async def incidents_open(
     conn: Conn,
     who: Reader,
     at: At = None,
-    severity: Severity | None = None,
+    severity: SlaSeverity | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[OpenIncident]:

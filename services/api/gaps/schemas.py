@@ -7,9 +7,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-Severity = Literal["critical", "high", "medium", "low"]
-OsFamily = Literal["windows", "macos", "linux", "ios", "android", "other"]
-Provider = Literal["aws", "azure", "gcp", "kubernetes", "other"]
+from trustline.shared.severity import SlaSeverity
+
 Population = Literal["privileged", "standard"]
 Strength = Literal["any", "phishing_resistant"]
 EdrReason = Literal["no_sensor", "stale_heartbeat", "uninstalled"]
@@ -88,7 +87,7 @@ class VulnerabilityPastSla(BaseModel):
     )  # fmt: skip
     asset_id: str
     vulnerability_id: str
-    severity: Severity
+    severity: SlaSeverity
     kev: bool
     business_unit: str = Field(description="the asset's business unit at T; `unassigned` when unknown")
     detected_at: datetime = Field(description="when this cycle opened (re-detections never restart it)")
@@ -111,7 +110,7 @@ class FailingCheck(BaseModel):
     resource_id: str
     control_id: str
     provider: str
-    severity: Severity
+    severity: SlaSeverity
     account: str | None
     region: str | None
     framework: str | None
@@ -128,7 +127,7 @@ class OpenIncident(BaseModel):
         acknowledged_at="2026-10-01T09:05:00Z", contained_at=None, restored_at=None, age_seconds=10800.0,
     )  # fmt: skip
     incident_id: str
-    severity: Severity
+    severity: SlaSeverity
     opened_at: datetime
     acknowledged_at: datetime | None
     contained_at: datetime | None

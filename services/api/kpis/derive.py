@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Literal
 
-from trustline.shared.metrics.samples import Sample
+from trustline.shared.metrics.samples import Sample, Window
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
 
-from .schemas import Incidents, Kpis, OpenVulnerabilities, Patching, Ratio, Window
+from .schemas import Incidents, Kpis, OpenVulnerabilities, Patching, Ratio, Source
 
 # Exact (p50, p90) time to patch per severity; absent where nothing was remediated in the window.
 Percentiles = Mapping[str, tuple[float, float]]
@@ -92,7 +91,7 @@ def kpis_from_samples(
     samples: Iterable[Sample],
     *,
     at: datetime,
-    source: Literal["stored", "computed"],
+    source: Source,
     window: Window,
     policy: Policy,
     exact: Percentiles,

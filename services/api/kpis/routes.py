@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from trustline.shared.metrics.samples import Window
 from trustline.shared.types import Instant
 
 from ..deps import Conn, Reader
 from ..errors import Problem
 from . import service
-from .schemas import History, Kpis, Window
+from .schemas import History, Kpis
 
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
 _INSTANT = "RFC 3339 (no offset: UTC) or a date (midnight UTC), 1970 to 2200"

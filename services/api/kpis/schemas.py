@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Window = Literal["7d", "30d", "90d"]
+from trustline.shared.metrics.samples import Window
+
+# Where the KPIs come from: the stored snapshot, or computed for an instant none was stored at.
+Source = Literal["stored", "computed"]
 
 
 class Ratio(BaseModel):
@@ -84,7 +87,7 @@ class Kpis(BaseModel):
         }
     )
     as_of: datetime
-    source: Literal["stored", "computed"] = Field(
+    source: Source = Field(
         description="`stored`: read from the snapshot the aggregator stored; `computed`: evaluated for `at`"
     )
     window: Window

@@ -9,11 +9,11 @@ from collections import defaultdict
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
-from trustline.shared.metrics.samples import WINDOWS, Sample
+from trustline.shared.metrics.samples import WINDOWS, Sample, Window
 from trustline.shared.metrics.snapshot import WORK_MEM, compute_snapshot
 from trustline.shared.metrics.sql import as_of
 from trustline.shared.metrics.store import latest_snapshot
@@ -22,7 +22,7 @@ from trustline.shared.severity import SLA_SEVERITIES
 from trustline.shared.types import EARLIEST
 
 from .derive import Percentiles, kpis_from_samples
-from .schemas import History, HistoryPoint, Kpis, Window
+from .schemas import History, HistoryPoint, Kpis, Source
 
 MAX_POINTS = 1000
 MAX_STEP_SECONDS = 366 * 86400
@@ -149,7 +149,7 @@ async def kpis(
         at, samples = latest if latest is not None else (now, None)
     else:
         samples = await _stored(conn, at)
-    source: Literal["stored", "computed"] = "stored" if samples is not None else "computed"
+    source: Source = "stored" if samples is not None else "computed"
     if samples is None and compute_slot.locked():
         # A computed instant costs a full snapshot: one at a time per process keeps the API responsive.
         raise Busy("another instant is being evaluated; retry shortly, or ask for a stored snapshot's time")

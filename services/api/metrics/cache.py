@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import asyncpg
 
@@ -14,6 +16,7 @@ from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
 from trustline.shared.metrics import store
 from trustline.shared.metrics.samples import Sample
+from trustline.shared.retry import Backoff, Stopped, retry
 from trustline.shared.settings import Settings
 
 from .exposition import GzipPrefix, render
@@ -28,6 +31,11 @@ class CachedSnapshot:
     at: datetime
     body: bytes
     gzip: GzipPrefix
+
+
+def _passing(exc: BaseException) -> bool:
+    # A statement's error too (say, a table not migrated yet): the API keeps its snapshot and polls on.
+    return is_transient(exc) or isinstance(exc, asyncpg.PostgresError)
 
 
 def _prepare(at: datetime, samples: list[Sample]) -> CachedSnapshot:
@@ -63,17 +71,24 @@ class SnapshotCache:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh until stopped, reconnecting after database outages."""
-        conn: asyncpg.Connection | None = None
-        while not stop.is_set():
-            try:
-                if conn is None or conn.is_closed():
-                    conn = await connect(self._settings)
+        with contextlib.suppress(Stopped):
+            await retry(
+                partial(self._poll, stop),
+                what="snapshot refresh failed, keeping the last snapshot",
+                stop=stop,
+                backoff=Backoff(first=self._interval, cap=self._interval),
+                log=log,
+                transient=_passing,
+            )
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        """Refresh every interval on one connection, closed when stopped and dropped after a fault."""
+        conn = await connect(self._settings)
+        try:
+            while not stop.is_set():
                 await self.refresh(conn)
-            except Exception as exc:
-                if not is_transient(exc) and not isinstance(exc, asyncpg.PostgresError):
-                    raise
-                log.warning("snapshot refresh failed (%s); keeping the last snapshot", exc.__class__.__name__)
-                conn = None
-            await wait_or_stop(stop, self._interval)
-        if conn is not None:
-            await conn.close(timeout=5)
+                await wait_or_stop(stop, self._interval)
+        except BaseException:
+            conn.terminate()
+            raise
+        await conn.close(timeout=5)

@@ -14,11 +14,11 @@ from trustline.shared.risk.models import (
     Acceptance,
     AcceptanceCreate,
     AcceptanceDetail,
-    AcceptanceSeverity,
     Decision,
     Proposed,
     Status,
 )
+from trustline.shared.severity import SlaSeverity
 from trustline.shared.types import BusinessUnit
 
 from ..deps import Conn, Reader, requires
@@ -76,7 +76,7 @@ async def list_(
     conn: Conn,
     who: Reader,
     status: Status | None = None,
-    severity: AcceptanceSeverity | None = None,
+    severity: SlaSeverity | None = None,
     business_unit: BusinessUnit | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,

@@ -114,9 +114,9 @@ class EmbeddedPostgres:
             raise DevStackError(
                 f"port {self.port} is taken by another program; set TRUSTLINE_DEV_POSTGRES_PORT"
             )
+        bindir = self._bin()  # first: without the `local` extra, fail before creating anything
         self.root.mkdir(parents=True, exist_ok=True)
         self._ensure_service_user()
-        bindir = self._bin()
         if not (self.data / _PG_VERSION_FILE).exists():
             shutil.rmtree(self.data, ignore_errors=True)
             done = self._run(

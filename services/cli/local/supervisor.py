@@ -21,6 +21,7 @@ from types import FrameType
 
 from aiokafka.errors import KafkaError
 from rich.console import Console
+from rich.markup import escape
 
 from trustline.ingest.topics import ensure_topics
 from trustline.shared.grants import GrantError
@@ -67,7 +68,7 @@ class Supervisor:
             self._watch(stack)
             return 0
         except (DevStackError, GrantError) as exc:
-            self._say(f"[red]cannot run Trustline:[/] {redact(str(exc))}")
+            self._say(f"[red]cannot run Trustline:[/] {escape(redact(str(exc)))}")
             return 1
         finally:
             self._stop_components()
