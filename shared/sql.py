@@ -3,14 +3,15 @@
 asyncpg speaks PostgreSQL's positional `$1, $2, ...`. A fragment whose `$2` is a heartbeat age in one
 query and a list of severities in the next gives wrong numbers, not an error, when two arguments swap.
 `Query` turns `:name` into `$n` once, when the statement is defined, and `args` refuses a missing or an
-unknown name. Casts (`::text`), string literals, quoted identifiers and dollar-quoted bodies are left
-alone.
+unknown name. Casts (`::text`), string literals, quoted identifiers, comments and dollar-quoted bodies are
+left alone; a positional `$n` written by hand is refused. A `Fragment` is a piece of SQL that statements
+embed, with the names it binds declared next to it and checked against its text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import asyncpg
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+_POSITIONAL = re.compile(r"(?<![A-Za-z0-9_$])\$[0-9]+")  # not a `$` inside an identifier
 
 
 class ParameterError(ValueError):
@@ -47,6 +49,13 @@ def _compile(sql: str) -> tuple[str, tuple[str, ...]]:
             end = _skip_quoted(sql, i, ch)
             out.append(sql[i:end])
             i = end
+        elif sql.startswith("--", i) or sql.startswith("/*", i):
+            end = sql.find("\n" if ch == "-" else "*/", i + 2)
+            end = len(sql) if end < 0 else end + (1 if ch == "-" else 2)
+            out.append(sql[i:end])
+            i = end
+        elif (positional := _POSITIONAL.match(sql, i)) is not None:
+            raise ParameterError(f"positional parameter {positional.group(0)} in a statement bound by name")
         elif ch == "$" and (tag := _DOLLAR_TAG.match(sql, i)) is not None:
             end = sql.find(tag.group(0), tag.end())
             end = len(sql) if end < 0 else end + len(tag.group(0))
@@ -91,6 +100,36 @@ class Query:
                 f"missing {missing or 'none'}, unknown {extra or 'none'}"
             )
         return [given[n] for n in self.names]
+
+
+def names_in(sql: str) -> tuple[str, ...]:
+    """The `:names` a piece of SQL binds, in order of first use (ParameterError on a positional `$n`)."""
+    return _compile(sql)[1]
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Fragment:
+    """SQL that statements embed (`f"... {FRAGMENT} ..."`), with the names it binds declared and checked.
+
+    A name means one thing in every fragment (`:at` is always the instant T): a statement that embeds two
+    fragments binds each shared name once.
+    """
+
+    sql: str
+    needs: frozenset[str]
+
+    def __init__(self, sql: str, *, needs: Iterable[str] = ()) -> None:
+        declared, used = frozenset(needs), frozenset(names_in(sql))
+        if declared != used:
+            raise ParameterError(
+                f"the fragment declares {sorted(declared)} but its SQL uses {sorted(used)}: "
+                f"{sql.strip()[:80]!r}"
+            )
+        object.__setattr__(self, "sql", sql)
+        object.__setattr__(self, "needs", declared)
+
+    def __str__(self) -> str:
+        return self.sql
 
 
 async def fetch(conn: asyncpg.Connection, query: Query, /, **values: Any) -> list[asyncpg.Record]:

@@ -26,12 +26,14 @@ from trustline.shared.policy import Policy
 from trustline.shared.retry import Backoff, Stopped, retry
 from trustline.shared.risk import service as registry
 from trustline.shared.settings import Settings
+from trustline.shared.sql import Query, fetchval
 
 from .telemetry import forget_folds, record_folds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LEADER_LOCK_ID = 0x7472_7573_746C  # one aggregator writes snapshots at a time
+TRY_LEAD = Query("SELECT pg_try_advisory_lock(:lock)")
 DURATION = Histogram("trustline_aggregation_duration_seconds", "Time to compute one snapshot")
 LAST_SUCCESS = Gauge(
     "trustline_aggregation_last_success_timestamp_seconds", "When a snapshot was last stored"
@@ -74,7 +76,7 @@ class Aggregator:
         while not stop.is_set():
             conn = await _reconnecting(partial(connect, self.settings), "database unreachable", stop)
             try:
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_ID):
+                if await fetchval(conn, TRY_LEAD, lock=LEADER_LOCK_ID):
                     log.info(
                         "%s leads: a snapshot every %.1fs",
                         self.writer,

@@ -14,6 +14,7 @@ from typing import Final
 
 import asyncpg
 
+from ..sql import Query, execute, fetch, fetchrow
 from . import principals
 
 SCOPES: Final = ("events:write", "risk:propose", "risk:approve", "read")
@@ -22,6 +23,24 @@ _PREFIX_BYTES, _SECRET_BYTES = 6, 32
 LAST_USE_RESOLUTION: Final = timedelta(minutes=1)
 # Serialises key creation, so two look-alike principals cannot slip in side by side.
 _CREATE_LOCK: Final = 0x7472757374_6B6579
+_LOCK: Final = Query("SELECT pg_advisory_xact_lock(:lock)")
+_INSERT: Final = Query(
+    "INSERT INTO api_keys (prefix, secret_hash, principal, scopes, sources, created_at, expires_at) "
+    "VALUES (:prefix, :secret_hash, :principal, :scopes, :sources, :created_at, :expires_at)"
+)
+_PRINCIPALS: Final = Query(
+    "SELECT principal AS name FROM api_keys UNION SELECT actor AS name FROM risk_acceptance_audit"
+)
+_LIST: Final = Query(
+    "SELECT prefix, principal, scopes, created_at, revoked_at, sources, expires_at, last_used_at "
+    "FROM api_keys ORDER BY created_at DESC, prefix"
+)
+_REVOKE: Final = Query("UPDATE api_keys SET revoked_at = :now WHERE prefix = :prefix AND revoked_at IS NULL")
+_BY_PREFIX: Final = Query(
+    "SELECT secret_hash, principal, scopes, sources, revoked_at, expires_at, last_used_at, "
+    "now() AS now FROM api_keys WHERE prefix = :prefix"
+)
+_USED: Final = Query("UPDATE api_keys SET last_used_at = :now WHERE prefix = :prefix")
 
 
 class KeyRefused(Exception):
@@ -90,36 +109,31 @@ async def create_key(
     prefix = secrets.token_hex(_PREFIX_BYTES)
     key = f"tl_{prefix}_{secrets.token_urlsafe(_SECRET_BYTES)}"
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK)
+        await execute(conn, _LOCK, lock=_CREATE_LOCK)
         principals.require_distinct(name, await _known_principals(conn))
-        await conn.execute(
-            "INSERT INTO api_keys (prefix, secret_hash, principal, scopes, sources, created_at, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            prefix,
-            _hash(key),
-            name,
-            sorted(set(scopes)),
-            sorted(set(sources)),
-            now,
-            expires_at,
+        await execute(
+            conn,
+            _INSERT,
+            prefix=prefix,
+            secret_hash=_hash(key),
+            principal=name,
+            scopes=sorted(set(scopes)),
+            sources=sorted(set(sources)),
+            created_at=now,
+            expires_at=expires_at,
         )
     return key
 
 
 async def _known_principals(conn: asyncpg.Connection) -> list[str]:
     """Every name a key was ever made for or the registry ever recorded, revoked keys included."""
-    rows = await conn.fetch(
-        "SELECT principal AS name FROM api_keys UNION SELECT actor FROM risk_acceptance_audit"
-    )
+    rows = await fetch(conn, _PRINCIPALS)
     return [r["name"] for r in rows]
 
 
 async def list_keys(conn: asyncpg.Connection) -> list[KeyInfo]:
     """Every key, newest first."""
-    rows = await conn.fetch(
-        "SELECT prefix, principal, scopes, created_at, revoked_at, sources, expires_at, last_used_at "
-        "FROM api_keys ORDER BY created_at DESC, prefix"
-    )
+    rows = await fetch(conn, _LIST)
     return [
         KeyInfo(
             prefix=r["prefix"],
@@ -137,10 +151,8 @@ async def list_keys(conn: asyncpg.Connection) -> list[KeyInfo]:
 
 async def revoke_key(conn: asyncpg.Connection, *, prefix: str, now: datetime) -> bool:
     """Revoke a key by its prefix; False when there is no such active key."""
-    done = await conn.execute(
-        "UPDATE api_keys SET revoked_at = $2 WHERE prefix = $1 AND revoked_at IS NULL", prefix, now
-    )
-    return str(done).endswith(" 1")
+    done = await execute(conn, _REVOKE, prefix=prefix, now=now)
+    return done.endswith(" 1")
 
 
 async def authenticate(conn: asyncpg.Connection, *, key: str) -> Principal | None:
@@ -156,11 +168,7 @@ async def check_key(conn: asyncpg.Connection, *, key: str) -> Principal:
     parts = key.split("_")
     row = None
     if len(parts) >= 3 and parts[0] == "tl":
-        row = await conn.fetchrow(
-            "SELECT secret_hash, principal, scopes, sources, revoked_at, expires_at, last_used_at, "
-            "now() AS now FROM api_keys WHERE prefix = $1",
-            parts[1],
-        )
+        row = await fetchrow(conn, _BY_PREFIX, prefix=parts[1])
     if row is None or not hmac.compare_digest(row["secret_hash"], _hash(key)):
         raise KeyRefused("the API key is unknown")
     if row["revoked_at"] is not None:
@@ -175,5 +183,5 @@ async def check_key(conn: asyncpg.Connection, *, key: str) -> Principal:
             f"this key's principal is not a valid name any more ({exc}); create a new key"
         ) from exc
     if row["last_used_at"] is None or row["last_used_at"] <= row["now"] - LAST_USE_RESOLUTION:
-        await conn.execute("UPDATE api_keys SET last_used_at = $2 WHERE prefix = $1", parts[1], row["now"])
+        await execute(conn, _USED, prefix=parts[1], now=row["now"])
     return Principal(name, frozenset(row["scopes"]), tuple(row["sources"]))

@@ -9,12 +9,15 @@ from typing import Any
 import asyncpg
 
 from trustline.shared.severity import SLA_SEVERITIES
+from trustline.shared.sql import Fragment, Query, fetch
 
-from .samples import DURATION_BUCKETS, WINDOWS, Sample, histogram
-from .sql import INCIDENTS_AT
+from .samples import DURATION_BUCKETS, Sample, histogram
+from .sql import INCIDENTS_AT, WINDOW_NAMES, WINDOW_SECONDS
 
-# Incidents as of T with a known, non-info severity. Restore falls back to resolve when no restore came.
-_INCIDENTS_AT = f"""
+# Incidents as of T with a known, non-info severity, and the stages each reached (restore falls back to
+# resolve when no restore came), as CTEs `inc` and `stages`.
+_STAGES_CTES = Fragment(
+    f"""
 WITH inc AS ({INCIDENTS_AT}),
 stages AS (
     SELECT inc.severity, inc.opened_at, s.stage, s.at
@@ -23,37 +26,38 @@ stages AS (
                                         ('resolve', inc.resolved_at)) AS s(stage, at)
     WHERE s.at IS NOT NULL
 )
-"""
+""",
+    needs=INCIDENTS_AT.needs,
+)
 _BUCKETS_SQL = ", ".join(
     f"count(*) FILTER (WHERE d.secs <= {le}) AS b{i}" for i, le in enumerate(DURATION_BUCKETS)
 )
 
 # A stage before its opening is a data-quality error: left out of the durations and counted instead.
-DURATIONS_SQL = (
-    _INCIDENTS_AT
-    + f"""
+DURATIONS_SQL = Query(f"""{_STAGES_CTES}
 SELECT severity, stage, w.name AS window, count(*) AS n, sum(d.secs) AS total_seconds, {_BUCKETS_SQL}
 FROM stages
-CROSS JOIN unnest($3::text[], $4::float8[]) AS w(name, seconds)
+CROSS JOIN unnest(:window_names::text[], :window_seconds::float8[]) AS w(name, seconds)
 CROSS JOIN LATERAL (SELECT date_part('epoch', stages.at - stages.opened_at) AS secs) d
-WHERE stages.at >= stages.opened_at AND stages.at > $1::timestamptz - make_interval(secs => w.seconds)
+WHERE stages.at >= stages.opened_at AND stages.at > :at::timestamptz - make_interval(secs => w.seconds)
 GROUP BY severity, stage, w.name
-"""
-)
-ERRORS_SQL = _INCIDENTS_AT + "SELECT stage, count(*) AS n FROM stages WHERE at < opened_at GROUP BY stage"
-OPEN_SQL = _INCIDENTS_AT + (
-    "SELECT severity, count(*) FILTER (WHERE resolved_at IS NULL) AS open FROM inc GROUP BY severity"
-)
+""")
+ERRORS_SQL = Query(f"""{_STAGES_CTES}
+SELECT stage, count(*) AS n FROM stages WHERE at < opened_at GROUP BY stage
+""")
+OPEN_SQL = Query(f"""{_STAGES_CTES}
+SELECT severity, count(*) FILTER (WHERE resolved_at IS NULL) AS open FROM inc GROUP BY severity
+""")
 
 
 async def incident_samples(conn: asyncpg.Connection, *, at: datetime) -> list[Sample]:
     """incident_duration_seconds, incidents_open and the stage-order errors, as of `at`."""
     sev = list(SLA_SEVERITIES)
-    windows = [float(v) for v in WINDOWS.values()]
-    out = duration_samples(await conn.fetch(DURATIONS_SQL, at, sev, list(WINDOWS), windows))
-    for r in await conn.fetch(OPEN_SQL, at, sev):
+    windows = {"window_names": list(WINDOW_NAMES), "window_seconds": list(WINDOW_SECONDS)}
+    out = duration_samples(await fetch(conn, DURATIONS_SQL, at=at, severities=sev, **windows))
+    for r in await fetch(conn, OPEN_SQL, at=at, severities=sev):
         out.append(Sample("trustline_incidents_open", {"severity": r["severity"]}, float(r["open"])))
-    for r in await conn.fetch(ERRORS_SQL, at, sev):
+    for r in await fetch(conn, ERRORS_SQL, at=at, severities=sev):
         out.append(Sample("trustline_incident_stage_errors", {"stage": r["stage"]}, float(r["n"])))
     return out
 

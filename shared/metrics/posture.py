@@ -9,12 +9,13 @@ import asyncpg
 
 from trustline.shared.policy import Policy
 from trustline.shared.risk.models import Status
+from trustline.shared.sql import Query, fetch
 
 from .samples import Sample
-from .sql import ACCEPTED_AT, ACCEPTED_CHECKS, fresh_check
+from .sql import ACCEPTED_AT, ACCEPTED_CHECKS, check_staleness, fresh_check
 
-# $2: staleness. Muted and stale checks drop out; a failing check under an acceptance counts as accepted.
-CHECKS_SQL = f"""
+# Muted and stale checks drop out; a failing check under an acceptance counts as accepted.
+CHECKS_SQL = Query(f"""
 WITH accepted AS ({ACCEPTED_AT}),
 fresh AS MATERIALIZED (
     SELECT c.resource_id, c.control_id, c.provider, c.severity, c.status
@@ -30,35 +31,36 @@ SELECT provider, severity,
        count(*) FILTER (WHERE status = 'fail') AS fail,
        count(*) FILTER (WHERE status = 'accepted') AS accepted
 FROM chk GROUP BY provider, severity
-"""
+""")
 
 # The registry as it stood at T, read from the decision timestamps.
-RISK_SQL = """
-SELECT CASE WHEN rejected_at <= $1 THEN 'rejected'
-            WHEN approved_at <= $1 AND revoked_at <= $1 THEN 'revoked'
-            WHEN approved_at <= $1 AND expires_at <= $1 THEN 'expired'
-            WHEN approved_at <= $1 THEN 'approved'
+RISK_SQL = Query("""
+SELECT CASE WHEN rejected_at <= :at THEN 'rejected'
+            WHEN approved_at <= :at AND revoked_at <= :at THEN 'revoked'
+            WHEN approved_at <= :at AND expires_at <= :at THEN 'expired'
+            WHEN approved_at <= :at THEN 'approved'
             ELSE 'proposed' END AS status,
        count(*) AS n,
-       count(*) FILTER (WHERE approved_at <= $1 AND (revoked_at IS NULL OR revoked_at > $1)
-                        AND expires_at > $1 AND expires_at <= $1::timestamptz + make_interval(secs => 604800))
+       count(*) FILTER (WHERE approved_at <= :at AND (revoked_at IS NULL OR revoked_at > :at)
+                        AND expires_at > :at
+                        AND expires_at <= :at::timestamptz + make_interval(secs => 604800))
            AS expiring
-FROM risk_acceptances WHERE created_at <= $1
+FROM risk_acceptances WHERE created_at <= :at
 GROUP BY 1
-"""
+""")
 RISK_STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 
 
 async def posture_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
     """cloud_config_checks, risk_acceptances and risk_acceptances_expiring_7d as of `at`."""
     out: list[Sample] = []
-    for r in await conn.fetch(CHECKS_SQL, at, policy.cloud_check_stale_after.total_seconds()):
+    for r in await fetch(conn, CHECKS_SQL, at=at, check_stale_after=check_staleness(policy)):
         labels = {"provider": r["provider"], "severity": r["severity"]}
         for status in ("pass", "fail", "accepted"):
             out.append(
                 Sample("trustline_cloud_config_checks", {**labels, "status": status}, float(r[status]))
             )
-    rows = {r["status"]: r for r in await conn.fetch(RISK_SQL, at)}
+    rows = {r["status"]: r for r in await fetch(conn, RISK_SQL, at=at)}
     if rows:
         for status in RISK_STATUSES:
             n = rows[status]["n"] if status in rows else 0

@@ -11,6 +11,7 @@ import asyncpg
 
 from trustline.shared.policy import Policy
 from trustline.shared.settings import DEFAULT_MAX_SOURCES
+from trustline.shared.sql import Query, execute
 
 from .cardinality import cap_business_units, cap_sources
 from .coverage import coverage_samples
@@ -22,6 +23,8 @@ from .store import write_snapshot
 from .vulnerabilities import vulnerability_samples
 
 WORK_MEM = "64MB"
+# Room to hash and group a large estate in memory rather than spilling to disk (for this transaction only).
+_WORK_MEM = Query("SELECT set_config('work_mem', :work_mem, true)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,11 @@ class Stored:
     samples: int
     seconds: float
     folded: Mapping[str, int]
+
+
+async def set_work_mem(conn: asyncpg.Connection) -> None:
+    """Give the current transaction the work_mem a snapshot needs."""
+    await execute(conn, _WORK_MEM, work_mem=WORK_MEM)
 
 
 async def evaluate(
@@ -90,8 +98,7 @@ async def store_snapshot(
     """Compute (in one consistent read) and store the snapshot at `at`."""
     started = time.perf_counter()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        # Room to hash and group a large estate in memory rather than spilling to disk.
-        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        await set_work_mem(conn)
         found = await evaluate(
             conn, at=at, policy=policy, max_business_units=max_business_units, max_sources=max_sources
         )

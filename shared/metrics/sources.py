@@ -6,10 +6,12 @@ from datetime import datetime
 
 import asyncpg
 
+from trustline.shared.sql import Query, fetch
+
 from .samples import Sample
 
 # A skip scan over the (source, time) index: one short probe per source, not a scan of every event.
-SOURCES_SQL = """
+SOURCES_SQL = Query("""
 WITH RECURSIVE s AS (
     (SELECT source FROM raw_events ORDER BY source LIMIT 1)
     UNION ALL
@@ -17,9 +19,9 @@ WITH RECURSIVE s AS (
     FROM s WHERE s.source IS NOT NULL
 )
 SELECT s.source,
-       (SELECT max(r.time) FROM raw_events r WHERE r.source = s.source AND r.time <= $1) AS last_event
+       (SELECT max(r.time) FROM raw_events r WHERE r.source = s.source AND r.time <= :at) AS last_event
 FROM s WHERE s.source IS NOT NULL
-"""
+""")
 
 
 async def source_samples(conn: asyncpg.Connection, *, at: datetime) -> list[Sample]:
@@ -30,6 +32,6 @@ async def source_samples(conn: asyncpg.Connection, *, at: datetime) -> list[Samp
             {"source": r["source"]},
             r["last_event"].timestamp(),
         )
-        for r in await conn.fetch(SOURCES_SQL, at)
+        for r in await fetch(conn, SOURCES_SQL, at=at)
         if r["last_event"] is not None
     ]

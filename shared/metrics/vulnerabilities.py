@@ -15,53 +15,65 @@ from typing import Any
 import asyncpg
 
 from trustline.shared.policy import Policy
-from trustline.shared.severity import SLA_SEVERITIES
+from trustline.shared.sql import Query, fetch
 
-from .samples import DURATION_BUCKETS, WINDOWS, Sample, histogram
-from .sql import OPEN_CYCLES_CTES, as_of
+from .samples import DURATION_BUCKETS, Sample, histogram
+from .sql import OPEN_CYCLES_CTES, WINDOW_NAMES, WINDOW_SECONDS, as_of, severity_sla, unit_of
 
-_WINDOWS = sorted(WINDOWS.items(), key=lambda kv: kv[1])  # narrowest first
 _AGE_BUCKETS = ("0-30d", "31-60d", "61-90d", "90d+")
 _STATUSES = ("within_sla", "breached", "accepted")
 # -bound for every histogram bound, ascending: width_bucket(-secs, ...) counts the bounds >= secs.
 _NEG_BOUNDS = sorted(-float(b) for b in DURATION_BUCKETS)
 
-# $1 T; $2/$3 severities and SLA seconds; $4 window lengths (narrowest first); $5 negated bucket bounds.
 # Closed and open cycles are read separately (the closed ones through the remediated_at index); the few
-# acceptances in force find their cycles through the vulnerability_id index.
-VULNERABILITIES_SQL = f"""
+# acceptances in force find their cycles through the vulnerability_id index. Each branch of the union has
+# its own columns (`closed_*`, `open_*`; NULL in the other branch's rows): `part` only says which is set.
+# :window_seconds the windows narrowest first; :negated_bounds every histogram bound negated, ascending.
+VULNERABILITIES_SQL = Query(f"""
 WITH {OPEN_CYCLES_CTES},
 closed AS (
-    SELECT COALESCE(a.business_unit, 'unassigned') AS business_unit, c.severity, s.seconds AS sla_seconds,
+    SELECT {unit_of("a")} AS business_unit, c.severity, s.seconds AS sla_seconds,
            date_part('epoch', c.remediated_at - c.detected_at) AS secs,
-           date_part('epoch', $1 - c.remediated_at) AS ago
+           date_part('epoch', :at - c.remediated_at) AS ago
     FROM vuln_cycle_versions c
     JOIN sla s ON s.severity = c.severity
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
-    WHERE c.remediated_at <= $1
-      AND c.remediated_at > $1::timestamptz - make_interval(secs => ($4::float8[])[3])
+    WHERE c.remediated_at <= :at
+      AND c.remediated_at > :at::timestamptz - make_interval(secs => (:window_seconds::float8[])[3])
       AND {as_of("c")}
 )
 SELECT 'closed' AS part, business_unit, severity,
-       CASE WHEN ago < ($4::float8[])[1] THEN 0 WHEN ago < ($4::float8[])[2] THEN 1 ELSE 2 END AS k1,
-       width_bucket(-secs, $5::float8[]) AS k2, secs <= sla_seconds AS k3,
-       count(*) AS n, sum(secs) AS total, NULL::float8 AS oldest
-FROM closed GROUP BY 2, 3, 4, 5, 6
+       CASE WHEN ago < (:window_seconds::float8[])[1] THEN 0
+            WHEN ago < (:window_seconds::float8[])[2] THEN 1 ELSE 2 END AS closed_window,
+       width_bucket(-secs, :negated_bounds::float8[]) AS closed_bounds_at_or_above,
+       secs <= sla_seconds AS closed_within_sla,
+       count(*) AS closed_cycles, sum(secs) AS closed_seconds,
+       NULL::int AS open_age_bucket, NULL::int AS open_status, NULL::bigint AS open_cycles,
+       NULL::float8 AS open_debt_seconds, NULL::float8 AS open_oldest_age
+FROM closed GROUP BY business_unit, severity, closed_window, closed_bounds_at_or_above, closed_within_sla
 UNION ALL
-SELECT 'open', business_unit, severity,
-       CASE WHEN age < 31 * 86400 THEN 0 WHEN age < 61 * 86400 THEN 1 WHEN age < 91 * 86400 THEN 2 ELSE 3 END,
-       CASE WHEN accepted THEN 2 WHEN age > sla_seconds THEN 1 ELSE 0 END, NULL,
-       count(*), sum(greatest(0, age - sla_seconds)), max(age)
-FROM opened GROUP BY 2, 3, 4, 5
-"""
+SELECT 'open' AS part, business_unit, severity,
+       NULL::int AS closed_window, NULL::int AS closed_bounds_at_or_above, NULL::bool AS closed_within_sla,
+       NULL::bigint AS closed_cycles, NULL::float8 AS closed_seconds,
+       CASE WHEN age < 31 * 86400 THEN 0 WHEN age < 61 * 86400 THEN 1 WHEN age < 91 * 86400 THEN 2
+            ELSE 3 END AS open_age_bucket,
+       CASE WHEN accepted THEN 2 WHEN age > sla_seconds THEN 1 ELSE 0 END AS open_status,
+       count(*) AS open_cycles, sum(greatest(0, age - sla_seconds)) AS open_debt_seconds,
+       max(age) AS open_oldest_age
+FROM opened GROUP BY business_unit, severity, open_age_bucket, open_status
+""")
 
 
 async def vulnerability_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
     """Every vulnerability family as of `at`."""
-    sev = list(SLA_SEVERITIES)
-    sla = [policy.sla_days.days(s) * 86400.0 for s in SLA_SEVERITIES]
-    windows = [float(seconds) for _, seconds in _WINDOWS]
-    rows = await conn.fetch(VULNERABILITIES_SQL, at, sev, sla, windows, _NEG_BOUNDS)
+    rows = await fetch(
+        conn,
+        VULNERABILITIES_SQL,
+        at=at,
+        **severity_sla(policy),
+        window_seconds=list(WINDOW_SECONDS),
+        negated_bounds=_NEG_BOUNDS,
+    )
     return remediation_samples([r for r in rows if r["part"] == "closed"]) + open_samples(
         [r for r in rows if r["part"] == "open"]
     )
@@ -79,14 +91,15 @@ def remediation_samples(rows: Sequence[Any]) -> list[Sample]:
     """time_to_patch_seconds and patch_remediations: each group counts in its window and every wider one."""
     acc: dict[tuple[str, str, str], _Closed] = defaultdict(_Closed)
     for r in rows:
-        for name, _ in _WINDOWS[r["k1"] :]:
+        n = r["closed_cycles"]
+        for name in WINDOW_NAMES[r["closed_window"] :]:
             c = acc[(r["business_unit"], r["severity"], name)]
-            c.n += r["n"]
-            c.met += r["n"] if r["k3"] else 0
-            c.total += r["total"]
-            # k2 bounds are >= the duration: the largest k2 buckets count it (le is inclusive).
-            for i in range(len(DURATION_BUCKETS) - r["k2"], len(DURATION_BUCKETS)):
-                c.buckets[i] += r["n"]
+            c.n += n
+            c.met += n if r["closed_within_sla"] else 0
+            c.total += r["closed_seconds"]
+            # That many bounds are >= the duration: the largest ones count it (le is inclusive).
+            for i in range(len(DURATION_BUCKETS) - r["closed_bounds_at_or_above"], len(DURATION_BUCKETS)):
+                c.buckets[i] += n
     out: list[Sample] = []
     for (bu, severity, window), c in sorted(acc.items()):
         labels = {"business_unit": bu, "severity": severity, "window": window}
@@ -109,10 +122,10 @@ def open_samples(rows: Sequence[Any]) -> list[Sample]:
     acc: dict[tuple[str, str], _Open] = defaultdict(_Open)
     for r in rows:
         o = acc[(r["business_unit"], r["severity"])]
-        o.status[r["k2"]] += r["n"]
-        o.ages[r["k1"]] += r["n"]
-        o.debt += r["total"] if r["k2"] != 2 else 0.0
-        o.oldest = max(o.oldest, r["oldest"])
+        o.status[r["open_status"]] += r["open_cycles"]
+        o.ages[r["open_age_bucket"]] += r["open_cycles"]
+        o.debt += r["open_debt_seconds"] if _STATUSES[r["open_status"]] != "accepted" else 0.0
+        o.oldest = max(o.oldest, r["open_oldest_age"])
     out: list[Sample] = []
     for (bu, severity), o in sorted(acc.items()):
         labels = {"business_unit": bu, "severity": severity}

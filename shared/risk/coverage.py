@@ -1,9 +1,9 @@
 """What a proposed scope would cover right now, and what in it is rated above the proposed severity.
 
-The registry's own small queries over the state tables, as of now. "Open" and "fresh" mean what the
-aggregator means by them: an open cycle is the version valid now, not remediated, on an asset that is not
-retired; a fresh failing check is the version valid now, evaluated within the staleness window, failing,
-not muted. `info` findings never count, as in every metric.
+The registry's own small queries over the state tables, as of now, built from the aggregator's fragments
+so that "open" and "fresh" cannot drift from what the metrics count: an open cycle is the version valid
+now, not remediated, on an asset that is not retired; a fresh failing check is the version valid now,
+evaluated within the staleness window, failing, not muted. `info` findings never count, as in every metric.
 """
 
 from __future__ import annotations
@@ -12,36 +12,33 @@ from datetime import datetime
 
 import asyncpg
 
+from trustline.shared.metrics.sql import as_of, check_staleness, fresh_check, open_cycle, unit_of
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
+from trustline.shared.sql import Query, fetchrow
 
 from .models import Coverage, Findings, Scope
 
-# $1 now, $2 vulnerability, $3 asset or NULL, $4 business unit or NULL, $5 counted severities, $6 covered.
-_VULNERABILITIES = """
-SELECT count(*) FILTER (WHERE c.severity = ANY($6::text[])) AS covered,
-       count(*) FILTER (WHERE NOT c.severity = ANY($6::text[])) AS exceeding
+# :severities the counted ones, :covered those at or below the proposed severity; a NULL scope part is any.
+_VULNERABILITIES = Query(f"""
+SELECT count(*) FILTER (WHERE c.severity = ANY(:covered_severities::text[])) AS covered,
+       count(*) FILTER (WHERE NOT c.severity = ANY(:covered_severities::text[])) AS exceeding
 FROM vuln_cycle_versions c
-LEFT JOIN asset_versions a
-       ON a.asset_id = c.asset_id AND a.valid_from <= $1 AND (a.valid_to IS NULL OR a.valid_to > $1)
-WHERE c.vulnerability_id = $2 AND ($3::text IS NULL OR c.asset_id = $3)
-  AND c.valid_from <= $1 AND (c.valid_to IS NULL OR c.valid_to > $1)
-  AND (c.remediated_at IS NULL OR c.remediated_at > $1)
-  AND NOT COALESCE(a.retired, false)
-  AND ($4::text IS NULL OR COALESCE(a.business_unit, 'unassigned') = $4)
-  AND c.severity = ANY($5::text[])
-"""
+LEFT JOIN asset_versions a ON a.asset_id = c.asset_id AND {as_of("a")}
+WHERE c.vulnerability_id = :vulnerability_id AND (:asset_id::text IS NULL OR c.asset_id = :asset_id)
+  AND {open_cycle("c", "a")}
+  AND (:business_unit::text IS NULL OR {unit_of("a")} = :business_unit)
+  AND c.severity = ANY(:severities::text[])
+""")
 
-# $1 now, $2 control, $3 resource or NULL, $4 staleness (s), $5 counted severities, $6 covered.
-_CLOUD_CHECKS = """
-SELECT count(*) FILTER (WHERE c.severity = ANY($6::text[])) AS covered,
-       count(*) FILTER (WHERE NOT c.severity = ANY($6::text[])) AS exceeding
+_CLOUD_CHECKS = Query(f"""
+SELECT count(*) FILTER (WHERE c.severity = ANY(:covered_severities::text[])) AS covered,
+       count(*) FILTER (WHERE NOT c.severity = ANY(:covered_severities::text[])) AS exceeding
 FROM cloud_check_versions c
-WHERE c.control_id = $2 AND ($3::text IS NULL OR c.resource_id = $3)
-  AND c.valid_from <= $1 AND (c.valid_to IS NULL OR c.valid_to > $1)
-  AND c.evaluated_at >= $1::timestamptz - make_interval(secs => $4::float8)
-  AND c.status = 'fail' AND c.severity = ANY($5::text[])
-"""
+WHERE c.control_id = :control_id AND (:resource_id::text IS NULL OR c.resource_id = :resource_id)
+  AND {fresh_check("c")}
+  AND c.status = 'fail' AND c.severity = ANY(:severities::text[])
+""")
 
 
 def at_or_below(severity: str) -> list[str]:
@@ -53,25 +50,25 @@ async def measure(
     conn: asyncpg.Connection, *, scope: Scope, severity: str, now: datetime, policy: Policy
 ) -> Coverage:
     """How many open findings (or failing checks) in `scope` an acceptance of `severity` covers now."""
-    counted, covered = list(SLA_SEVERITIES), at_or_below(severity)
+    values: dict[str, object]
     kind: Findings
     if scope.vulnerability_id is not None:
-        row = await conn.fetchrow(
-            _VULNERABILITIES,
-            now,
-            scope.vulnerability_id,
-            scope.asset_id,
-            scope.business_unit,
-            counted,
-            covered,
-        )
-        kind = "vulnerabilities"
+        kind, query = "vulnerabilities", _VULNERABILITIES
+        values = {
+            "vulnerability_id": scope.vulnerability_id,
+            "asset_id": scope.asset_id,
+            "business_unit": scope.business_unit,
+        }
     else:
-        stale = policy.cloud_check_stale_after.total_seconds()
-        row = await conn.fetchrow(
-            _CLOUD_CHECKS, now, scope.control_id, scope.resource_id, stale, counted, covered
-        )
-        kind = "cloud_checks"
+        kind, query = "cloud_checks", _CLOUD_CHECKS
+        values = {
+            "control_id": scope.control_id,
+            "resource_id": scope.resource_id,
+            "check_stale_after": check_staleness(policy),
+        }
+    counted, covered = list(SLA_SEVERITIES), at_or_below(severity)
+    row = await fetchrow(conn, query, at=now, severities=counted, covered_severities=covered, **values)
+    assert row is not None  # an aggregate without GROUP BY always answers one row
     return Coverage(as_of=now, findings=kind, covered=row["covered"], exceeding=row["exceeding"])
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from trustline.shared.policy import Policy
+from trustline.shared.sql import Query, execute, fetch, fetchrow
 
 from ..auth import principals
 from . import coverage
@@ -33,6 +34,45 @@ class Conflict(RegistryError):
 
 
 _SCOPE = ("vulnerability_id", "asset_id", "control_id", "resource_id", "business_unit")
+_AUDIT = Query(
+    "INSERT INTO risk_acceptance_audit (acceptance_id, at, action, actor, status, detail) "
+    "VALUES (:acceptance_id, :at, :action, :actor, :status, :detail::jsonb)"
+)
+_PROPOSE = Query(
+    "INSERT INTO risk_acceptances (title, justification, compensating_controls, vulnerability_id, "
+    "asset_id, control_id, resource_id, business_unit, severity, business_owner, requested_by, "
+    "status, created_at, expires_at) "
+    "VALUES (:title, :justification, :compensating_controls, :vulnerability_id, :asset_id, :control_id, "
+    ":resource_id, :business_unit, :severity, :business_owner, :requested_by, 'proposed', :created_at, "
+    ":expires_at) RETURNING *"
+)
+_LOCKED = Query("SELECT * FROM risk_acceptances WHERE id = :id FOR UPDATE")
+# One statement per decision; the column names come from this closed set, never from input.
+_DECIDED = {
+    action: Query(
+        f"UPDATE risk_acceptances SET status = :status, {by} = :actor, {at} = :at WHERE id = :id RETURNING *"
+    )
+    for action, (by, at) in {
+        "approved": ("approved_by", "approved_at"),
+        "rejected": ("rejected_by", "rejected_at"),
+        "revoked": ("revoked_by", "revoked_at"),
+    }.items()
+}
+_EXPIRE_DUE = Query(
+    "UPDATE risk_acceptances SET status = 'expired' WHERE status = 'approved' AND expires_at <= :now "
+    "RETURNING id, expires_at"
+)
+_GET = Query("SELECT * FROM risk_acceptances WHERE id = :id")
+_TRAIL = Query(
+    "SELECT at, action, actor, status, detail::text AS detail FROM risk_acceptance_audit "
+    "WHERE acceptance_id = :acceptance_id ORDER BY seq"
+)
+_LIST = Query(
+    "SELECT * FROM risk_acceptances WHERE (:status::text IS NULL OR status = :status) "
+    "AND (:severity::text IS NULL OR severity = :severity) "
+    "AND (:business_unit::text IS NULL OR business_unit = :business_unit) "
+    "ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
+)
 
 
 def _acceptance(row: Any) -> Acceptance:
@@ -60,15 +100,15 @@ async def _audit(
     status: str,
     detail: dict[str, object] | None = None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO risk_acceptance_audit (acceptance_id, at, action, actor, status, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-        acceptance_id,
-        at,
-        action,
-        actor,
-        status,
-        json.dumps(detail or {}, default=str),
+    await execute(
+        conn,
+        _AUDIT,
+        acceptance_id=acceptance_id,
+        at=at,
+        action=action,
+        actor=actor,
+        status=status,
+        detail=json.dumps(detail or {}, default=str),
     )
 
 
@@ -83,25 +123,24 @@ async def propose(
     if data.expires_at > now + limit:
         raise RegistryError(f"a {data.severity} acceptance may last at most {limit.days} days")
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "INSERT INTO risk_acceptances (title, justification, compensating_controls, vulnerability_id, "
-            "asset_id, control_id, resource_id, business_unit, severity, business_owner, requested_by, "
-            "status, created_at, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'proposed', $12, $13) RETURNING *",
-            data.title,
-            data.justification,
-            data.compensating_controls,
-            data.scope.vulnerability_id,
-            data.scope.asset_id,
-            data.scope.control_id,
-            data.scope.resource_id,
-            data.scope.business_unit,
-            data.severity,
-            data.business_owner,
-            actor,
-            now,
-            data.expires_at,
+        row = await fetchrow(
+            conn,
+            _PROPOSE,
+            title=data.title,
+            justification=data.justification,
+            compensating_controls=data.compensating_controls,
+            vulnerability_id=data.scope.vulnerability_id,
+            asset_id=data.scope.asset_id,
+            control_id=data.scope.control_id,
+            resource_id=data.scope.resource_id,
+            business_unit=data.scope.business_unit,
+            severity=data.severity,
+            business_owner=data.business_owner,
+            requested_by=actor,
+            created_at=now,
+            expires_at=data.expires_at,
         )
+        assert row is not None  # INSERT ... RETURNING answers the row it inserted
         await _audit(
             conn,
             row["id"],
@@ -124,7 +163,7 @@ async def propose_with_coverage(
 
 
 async def _locked(conn: asyncpg.Connection, acceptance_id: UUID) -> Any:
-    row = await conn.fetchrow("SELECT * FROM risk_acceptances WHERE id = $1 FOR UPDATE", acceptance_id)
+    row = await fetchrow(conn, _LOCKED, id=acceptance_id)
     if row is None:
         raise NotFound(f"no risk acceptance {acceptance_id}")
     return row
@@ -155,18 +194,7 @@ async def _decide(
                 raise Forbidden("four eyes: the approver must be someone other than the requester")
             if row["expires_at"] <= now:
                 raise Conflict("this proposal's expiry has already passed; propose it again")
-        by, at = {
-            "approved": ("approved_by", "approved_at"),
-            "rejected": ("rejected_by", "rejected_at"),
-            "revoked": ("revoked_by", "revoked_at"),
-        }[action]
-        row = await conn.fetchrow(
-            f"UPDATE risk_acceptances SET status = $2, {by} = $3, {at} = $4 WHERE id = $1 RETURNING *",
-            acceptance_id,
-            status,
-            actor,
-            now,
-        )
+        row = await fetchrow(conn, _DECIDED[action], id=acceptance_id, status=status, actor=actor, at=now)
         await _audit(
             conn,
             acceptance_id,
@@ -209,11 +237,7 @@ async def revoke(
 async def expire_due(conn: asyncpg.Connection, *, now: datetime) -> int:
     """Mark approved acceptances whose expiry has passed as expired, auditing each at its expiry time."""
     async with conn.transaction():
-        rows = await conn.fetch(
-            "UPDATE risk_acceptances SET status = 'expired' WHERE status = 'approved' AND expires_at <= $1 "
-            "RETURNING id, expires_at",
-            now,
-        )
+        rows = await fetch(conn, _EXPIRE_DUE, now=now)
         for r in rows:
             await _audit(
                 conn, r["id"], at=r["expires_at"], action="expired", actor="trustline", status="expired"
@@ -223,14 +247,10 @@ async def expire_due(conn: asyncpg.Connection, *, now: datetime) -> int:
 
 async def get(conn: asyncpg.Connection, *, acceptance_id: UUID) -> tuple[Acceptance, list[AuditEntry]]:
     """One acceptance and its audit trail, oldest first."""
-    row = await conn.fetchrow("SELECT * FROM risk_acceptances WHERE id = $1", acceptance_id)
+    row = await fetchrow(conn, _GET, id=acceptance_id)
     if row is None:
         raise NotFound(f"no risk acceptance {acceptance_id}")
-    trail = await conn.fetch(
-        "SELECT at, action, actor, status, detail::text AS detail FROM risk_acceptance_audit "
-        "WHERE acceptance_id = $1 ORDER BY seq",
-        acceptance_id,
-    )
+    trail = await fetch(conn, _TRAIL, acceptance_id=acceptance_id)
     entries = [AuditEntry(**{**dict(r), "detail": json.loads(r["detail"])}) for r in trail]
     return _acceptance(row), entries
 
@@ -245,14 +265,13 @@ async def list_acceptances(
     offset: int = 0,
 ) -> list[Acceptance]:
     """Acceptances, newest first, filtered by whatever is given."""
-    rows = await conn.fetch(
-        "SELECT * FROM risk_acceptances WHERE ($1::text IS NULL OR status = $1) "
-        "AND ($2::text IS NULL OR severity = $2) AND ($3::text IS NULL OR business_unit = $3) "
-        "ORDER BY created_at DESC, id LIMIT $4 OFFSET $5",
-        status,
-        severity,
-        business_unit,
-        limit,
-        offset,
+    rows = await fetch(
+        conn,
+        _LIST,
+        status=status,
+        severity=severity,
+        business_unit=business_unit,
+        limit=limit,
+        offset=offset,
     )
     return [_acceptance(r) for r in rows]

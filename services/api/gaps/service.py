@@ -6,9 +6,9 @@ so its `total` equals that metric in the snapshot at T.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from pydantic import BaseModel
@@ -26,11 +26,15 @@ from trustline.shared.metrics.sql import (
     OPEN_CYCLES_CTES,
     as_of,
     check_scope,
+    check_staleness,
+    edr_ages,
     fresh_check,
+    severity_sla,
     vulnerability_scope,
 )
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
+from trustline.shared.sql import Fragment, Query, fetch, fetchval
 
 from .schemas import (
     EdrUncovered,
@@ -47,16 +51,17 @@ Item = TypeVar("Item", bound=BaseModel)
 _SEVERITY_RANK = "array_position('{critical,high,medium,low}'::text[], severity)"
 
 
-def _uncovered_reason(scope: str) -> str:
+def _uncovered_reason(scope: str) -> Fragment:
     """Why no acceptance covers a finding at T (needs CTE `accepted`); `scope` matches an acceptance `r`.
 
     In force and in scope yet not covering: the finding's severity exceeds the acceptance's.
     """
-    return (
+    return Fragment(
         f"CASE WHEN EXISTS (SELECT 1 FROM accepted r WHERE {scope}) THEN 'acceptance_severity_exceeded'\n"
         f"     WHEN EXISTS (SELECT 1 FROM risk_acceptances r WHERE {ENDED_AT} AND {scope})\n"
         "          THEN 'acceptance_ended'\n"
-        "     ELSE 'no_acceptance' END"
+        "     ELSE 'no_acceptance' END",
+        needs=ENDED_AT.needs,
     )
 
 
@@ -68,37 +73,34 @@ async def resolve_at(*, conn: asyncpg.Connection, at: datetime | None) -> dateti
     return latest if latest is not None else datetime.now(UTC)
 
 
-async def _page(
-    model: type[Item],
-    *,
-    conn: asyncpg.Connection,
-    at: datetime,
-    sql: str,
-    args: Sequence[Any],
-    order: str,
-    limit: int,
-    offset: int,
-) -> Page[Item]:
-    """Read one page of the matching rows with their total count, in one pass over the population."""
-    n = len(args)
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        rows = await conn.fetch(
-            f"SELECT *, count(*) OVER () AS total_ FROM ({sql}) m "
-            f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
-            *args,
-            limit,
-            offset,
+class _Listing(Generic[Item]):
+    """One drill-down: its population at `:at` (with its filters), paged in a fixed order with its total."""
+
+    def __init__(self, model: type[Item], population: str, *, order: str) -> None:
+        self.model = model
+        # `order` is one of this module's own ORDER BY lists, never a caller's: it is part of the text.
+        page = f"SELECT *, count(*) OVER () AS total_ FROM ({population}) m ORDER BY {order}"
+        self.page_sql = Query(f"{page} LIMIT :limit OFFSET :offset")
+        self.count_sql = Query(f"SELECT count(*) FROM ({population}) m")
+
+    async def read(
+        self, conn: asyncpg.Connection, *, at: datetime, limit: int, offset: int, filters: Mapping[str, Any]
+    ) -> Page[Item]:
+        """One page of the rows at `at` with their total count, in one pass over the population."""
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            rows = await fetch(conn, self.page_sql, at=at, limit=limit, offset=offset, **filters)
+            # Past the last page no row carries the total: count once more (same view) for the answer.
+            total = rows[0]["total_"] if rows else await fetchval(conn, self.count_sql, at=at, **filters)
+        items = [self.model(**{k: v for k, v in r.items() if k != "total_"}) for r in rows]
+        return Page[self.model](  # type: ignore[name-defined]
+            as_of=at, total=total, limit=limit, offset=offset, items=items
         )
-        # Past the last page no row carries the total: count once more (same view) for the answer.
-        total = rows[0]["total_"] if rows else await conn.fetchval(f"SELECT count(*) FROM ({sql}) m", *args)
-    items = [model(**{k: v for k, v in r.items() if k != "total_"}) for r in rows]
-    return Page[model](  # type: ignore[valid-type]
-        as_of=at, total=total, limit=limit, offset=offset, items=items
-    )
 
 
-# $4 business unit, $5 OS family (NULL: any).
-_EDR_UNCOVERED = f"""
+# A NULL :business_unit or :os_family is any.
+_EDR_UNCOVERED = _Listing(
+    EdrUncovered,
+    f"""
 SELECT asset_id, hostname, business_unit, os_family, kind, last_seen,
        last_healthy_at AS last_healthy_heartbeat, uninstalled_at,
        CASE WHEN uninstalled_at IS NOT NULL AND (last_healthy_at IS NULL OR uninstalled_at > last_healthy_at)
@@ -106,8 +108,11 @@ SELECT asset_id, hostname, business_unit, os_family, kind, last_seen,
             WHEN last_healthy_at IS NULL THEN 'no_sensor'
             ELSE 'stale_heartbeat' END AS reason
 FROM ({EDR_EXPECTED_AT}) x
-WHERE NOT covered AND ($4::text IS NULL OR business_unit = $4) AND ($5::text IS NULL OR os_family = $5)
-"""
+WHERE NOT covered AND (:business_unit::text IS NULL OR business_unit = :business_unit)
+  AND (:os_family::text IS NULL OR os_family = :os_family)
+""",
+    order="business_unit, asset_id",
+)
 
 
 async def edr_uncovered(
@@ -121,57 +126,43 @@ async def edr_uncovered(
     offset: int,
 ) -> Page[EdrUncovered]:
     """Assets expected to run EDR (edr_assets_expected) but not covered at `at`."""
-    args = (
-        at,
-        policy.edr_heartbeat_max_age.total_seconds(),
-        policy.inventory_stale_after.total_seconds(),
-        business_unit,
-        os_family,
-    )
-    return await _page(
-        EdrUncovered,
-        conn=conn,
-        at=at,
-        sql=_EDR_UNCOVERED,
-        args=args,
-        order="business_unit, asset_id",
-        limit=limit,
-        offset=offset,
-    )
+    filters = {**edr_ages(policy), "business_unit": business_unit, "os_family": os_family}
+    return await _EDR_UNCOVERED.read(conn, at=at, limit=limit, offset=offset, filters=filters)
 
 
-_EDR_UNKNOWN = f"""
+_EDR_UNKNOWN = _Listing(
+    EdrUnknown,
+    f"""
 SELECT e.asset_id, e.last_healthy_at AS last_healthy_heartbeat
 FROM edr_versions e WHERE {as_of("e")} AND {EDR_UNKNOWN}
-"""
+""",
+    order="asset_id",
+)
 
 
 async def edr_unknown(
     *, conn: asyncpg.Connection, at: datetime, policy: Policy, limit: int, offset: int
 ) -> Page[EdrUnknown]:
     """Healthy sensors on assets the inventory has never observed (edr_unknown_assets)."""
-    args = (at, policy.edr_heartbeat_max_age.total_seconds())
-    return await _page(
-        EdrUnknown,
-        conn=conn,
-        at=at,
-        sql=_EDR_UNKNOWN,
-        args=args,
-        order="asset_id",
-        limit=limit,
-        offset=offset,
-    )
+    filters = {"heartbeat_max_age": edr_ages(policy)["heartbeat_max_age"]}
+    return await _EDR_UNKNOWN.read(conn, at=at, limit=limit, offset=offset, filters=filters)
 
 
-# $3 privileged?, $4 phishing resistant wanted?, $5 business unit (NULL: any).
-_IDENTITY_GAPS = f"""
+# :privileged the population; :require_phishing_resistant also lists those whose factors are all weak; a
+# NULL :business_unit is any.
+_IDENTITY_GAPS = _Listing(
+    IdentityGap,
+    f"""
 SELECT i.user_id, i.business_unit,
        CASE WHEN i.privileged THEN 'privileged' ELSE 'standard' END AS population,
        COALESCE(f.factor_types, '{{}}'::text[]) AS factors
 FROM ({IDENTITIES_AT}) i LEFT JOIN ({FACTORS_AT}) f ON f.user_id = i.user_id
-WHERE i.privileged = $3 AND (f.user_id IS NULL OR ($4::bool AND NOT f.strong))
-  AND ($5::text IS NULL OR i.business_unit = $5)
-"""
+WHERE i.privileged = :privileged
+  AND (f.user_id IS NULL OR (:require_phishing_resistant::bool AND NOT f.strong))
+  AND (:business_unit::text IS NULL OR i.business_unit = :business_unit)
+""",
+    order="business_unit, user_id",
+)
 
 
 async def identities_without_mfa(
@@ -186,27 +177,19 @@ async def identities_without_mfa(
     offset: int,
 ) -> Page[IdentityGap]:
     """Active identities with no factor at all, or with no phishing-resistant one when asked."""
-    args = (
-        at,
-        list(policy.phishing_resistant_factors),
-        population == "privileged",
-        phishing_resistant,
-        business_unit,
-    )
-    return await _page(
-        IdentityGap,
-        conn=conn,
-        at=at,
-        sql=_IDENTITY_GAPS,
-        args=args,
-        order="business_unit, user_id",
-        limit=limit,
-        offset=offset,
-    )
+    filters = {
+        "phishing_resistant_factors": list(policy.phishing_resistant_factors),
+        "privileged": population == "privileged",
+        "require_phishing_resistant": phishing_resistant,
+        "business_unit": business_unit,
+    }
+    return await _IDENTITY_GAPS.read(conn, at=at, limit=limit, offset=offset, filters=filters)
 
 
-# $4 business unit, $5 severity (NULL: any).
-_PAST_SLA = f"""
+# A NULL :business_unit or :severity is any.
+_PAST_SLA = _Listing(
+    VulnerabilityPastSla,
+    f"""
 WITH {OPEN_CYCLES_CTES}
 SELECT o.asset_id, o.vulnerability_id, o.severity, o.kev, o.business_unit, o.detected_at,
        o.age AS age_seconds, (o.sla_seconds / 86400)::int AS sla_days,
@@ -214,8 +197,11 @@ SELECT o.asset_id, o.vulnerability_id, o.severity, o.kev, o.business_unit, o.det
        {_uncovered_reason(vulnerability_scope("r", "o", "o.business_unit"))} AS reason
 FROM opened o
 WHERE NOT o.accepted AND o.age > o.sla_seconds
-  AND ($4::text IS NULL OR o.business_unit = $4) AND ($5::text IS NULL OR o.severity = $5)
-"""
+  AND (:business_unit::text IS NULL OR o.business_unit = :business_unit)
+  AND (:severity::text IS NULL OR o.severity = :severity)
+""",
+    order="overdue_seconds DESC, asset_id, vulnerability_id",
+)
 
 
 async def vulnerabilities_past_sla(
@@ -229,22 +215,14 @@ async def vulnerabilities_past_sla(
     offset: int,
 ) -> Page[VulnerabilityPastSla]:
     """Open, not accepted cycles past SLA (vulnerabilities_open, breached), most overdue first."""
-    sla = [policy.sla_days.days(s) * 86400.0 for s in SLA_SEVERITIES]
-    args = (at, list(SLA_SEVERITIES), sla, business_unit, severity)
-    return await _page(
-        VulnerabilityPastSla,
-        conn=conn,
-        at=at,
-        sql=_PAST_SLA,
-        args=args,
-        order="overdue_seconds DESC, asset_id, vulnerability_id",
-        limit=limit,
-        offset=offset,
-    )
+    filters = {**severity_sla(policy), "business_unit": business_unit, "severity": severity}
+    return await _PAST_SLA.read(conn, at=at, limit=limit, offset=offset, filters=filters)
 
 
-# $3 include accepted?, $4 provider, $5 severity (NULL: any).
-_FAILING_CHECKS = f"""
+# :include_accepted also lists failing checks under an acceptance; a NULL :provider or :severity is any.
+_FAILING_CHECKS = _Listing(
+    FailingCheck,
+    f"""
 WITH accepted AS ({ACCEPTED_AT}),
 fresh AS (
     SELECT c.resource_id, c.control_id, c.provider, c.severity, c.status, c.account, c.region, c.framework,
@@ -256,9 +234,12 @@ SELECT f.resource_id, f.control_id, f.provider, f.severity, f.account, f.region,
        h.control_id IS NOT NULL AS accepted,
        CASE WHEN h.control_id IS NULL THEN {_uncovered_reason(check_scope("r", "f"))} END AS reason
 FROM fresh f LEFT JOIN hits h USING (resource_id, control_id)
-WHERE f.status = 'fail' AND ($3::bool OR h.control_id IS NULL)
-  AND ($4::text IS NULL OR f.provider = $4) AND ($5::text IS NULL OR f.severity = $5)
-"""
+WHERE f.status = 'fail' AND (:include_accepted::bool OR h.control_id IS NULL)
+  AND (:provider::text IS NULL OR f.provider = :provider)
+  AND (:severity::text IS NULL OR f.severity = :severity)
+""",
+    order=f"{_SEVERITY_RANK}, control_id, resource_id",
+)
 
 
 async def cloud_checks_failing(
@@ -273,40 +254,31 @@ async def cloud_checks_failing(
     offset: int,
 ) -> Page[FailingCheck]:
     """Fresh, not muted failing checks (cloud_config_checks{status="fail"}; accepted ones on request)."""
-    args = (at, policy.cloud_check_stale_after.total_seconds(), include_accepted, provider, severity)
-    return await _page(
-        FailingCheck,
-        conn=conn,
-        at=at,
-        sql=_FAILING_CHECKS,
-        args=args,
-        order=f"{_SEVERITY_RANK}, control_id, resource_id",
-        limit=limit,
-        offset=offset,
-    )
+    filters = {
+        "check_stale_after": check_staleness(policy),
+        "include_accepted": include_accepted,
+        "provider": provider,
+        "severity": severity,
+    }
+    return await _FAILING_CHECKS.read(conn, at=at, limit=limit, offset=offset, filters=filters)
 
 
-# $3 severity (NULL: any).
-_OPEN_INCIDENTS = f"""
+# A NULL :severity is any.
+_OPEN_INCIDENTS = _Listing(
+    OpenIncident,
+    f"""
 SELECT incident_id, severity, opened_at, acknowledged_at, contained_at, restored_at,
-       date_part('epoch', $1 - opened_at) AS age_seconds
+       date_part('epoch', :at - opened_at) AS age_seconds
 FROM ({INCIDENTS_AT}) i
-WHERE resolved_at IS NULL AND ($3::text IS NULL OR severity = $3)
-"""
+WHERE resolved_at IS NULL AND (:severity::text IS NULL OR severity = :severity)
+""",
+    order=f"{_SEVERITY_RANK}, opened_at, incident_id",
+)
 
 
 async def incidents_open(
     *, conn: asyncpg.Connection, at: datetime, severity: str | None, limit: int, offset: int
 ) -> Page[OpenIncident]:
     """Incidents opened and not resolved at `at` (incidents_open), most severe and oldest first."""
-    args = (at, list(SLA_SEVERITIES), severity)
-    return await _page(
-        OpenIncident,
-        conn=conn,
-        at=at,
-        sql=_OPEN_INCIDENTS,
-        args=args,
-        order=f"{_SEVERITY_RANK}, opened_at, incident_id",
-        limit=limit,
-        offset=offset,
-    )
+    filters = {"severities": list(SLA_SEVERITIES), "severity": severity}
+    return await _OPEN_INCIDENTS.read(conn, at=at, limit=limit, offset=offset, filters=filters)

@@ -13,12 +13,13 @@ from typing import Any
 
 import asyncpg
 
+from trustline.shared.metrics import store
 from trustline.shared.metrics.samples import WINDOWS, Sample, Window
-from trustline.shared.metrics.snapshot import WORK_MEM, compute_snapshot
+from trustline.shared.metrics.snapshot import compute_snapshot, set_work_mem
 from trustline.shared.metrics.sql import as_of
-from trustline.shared.metrics.store import latest_snapshot
 from trustline.shared.policy import Policy
 from trustline.shared.severity import SLA_SEVERITIES
+from trustline.shared.sql import Query, fetch
 from trustline.shared.types import EARLIEST
 
 from .derive import Percentiles, kpis_from_samples
@@ -31,15 +32,16 @@ _STEP = re.compile(r"^([0-9]{1,9})([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 # Exact percentiles over the same cycles as time_to_patch_seconds: closed in (T - W, T], SLA severities.
-PERCENTILES_SQL = f"""
+PERCENTILES_SQL = Query(f"""
 SELECT c.severity,
        percentile_cont(ARRAY[0.5, 0.9]::float8[])
            WITHIN GROUP (ORDER BY date_part('epoch', c.remediated_at - c.detected_at)) AS p
 FROM vuln_cycle_versions c
-WHERE c.remediated_at <= $1 AND c.remediated_at > $1::timestamptz - make_interval(secs => $2::float8)
-  AND {as_of("c")} AND c.severity = ANY($3::text[])
+WHERE c.remediated_at <= :at
+  AND c.remediated_at > :at::timestamptz - make_interval(secs => :window_length::float8)
+  AND {as_of("c")} AND c.severity = ANY(:severities::text[])
 GROUP BY c.severity
-"""
+""")
 
 # The families the KPIs read (histogram buckets are not needed, and are most of a snapshot's rows).
 KPI_FAMILIES = (
@@ -61,20 +63,21 @@ KPI_FAMILIES = (
     "trustline_risk_acceptances_expiring_7d",
 )
 
-# For each step, the newest stored snapshot within (t - step, t].
-HISTORY_SQL = """
+# For each step, the newest stored snapshot within (t - step, t], with its samples of the :families named.
+HISTORY_SQL = Query("""
 WITH points AS (
-    SELECT t FROM generate_series($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) AS t
+    SELECT t
+    FROM generate_series(:start::timestamptz, :end::timestamptz, make_interval(secs => :step::float8)) AS t
 ),
 chosen AS (
     SELECT p.t, (SELECT max(s.at) FROM snapshots s
-                 WHERE s.at <= p.t AND s.at > p.t - make_interval(secs => $3::float8)) AS at
+                 WHERE s.at <= p.t AND s.at > p.t - make_interval(secs => :step::float8)) AS at
     FROM points p
 )
 SELECT c.t, c.at, m.name, m.labels::text AS labels, m.value
-FROM chosen c LEFT JOIN metric_samples m ON m.snapshot_at = c.at AND m.name = ANY($4::text[])
+FROM chosen c LEFT JOIN metric_samples m ON m.snapshot_at = c.at AND m.name = ANY(:families::text[])
 ORDER BY c.t
-"""
+""")
 
 
 class KpiError(ValueError):
@@ -117,17 +120,14 @@ def history_span(*, start: datetime | None, end: datetime | None, step: str, now
 
 async def exact_percentiles(*, conn: asyncpg.Connection, at: datetime, window: Window) -> Percentiles:
     """Exact p50 and p90 time to patch per severity over the window."""
-    rows = await conn.fetch(PERCENTILES_SQL, at, float(WINDOWS[window]), list(SLA_SEVERITIES))
+    rows = await fetch(
+        conn, PERCENTILES_SQL, at=at, window_length=float(WINDOWS[window]), severities=list(SLA_SEVERITIES)
+    )
     return {r["severity"]: (r["p"][0], r["p"][1]) for r in rows}
 
 
 async def _stored(conn: asyncpg.Connection, at: datetime) -> list[Sample] | None:
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM snapshots WHERE at = $1)", at):
-        return None
-    rows = await conn.fetch(
-        "SELECT name, labels::text AS labels, value FROM metric_samples WHERE snapshot_at = $1", at
-    )
-    return [Sample(r["name"], json.loads(r["labels"]), r["value"]) for r in rows]
+    return await store.samples_at(conn, at) if await store.exists(conn, at) else None
 
 
 async def kpis(
@@ -145,7 +145,7 @@ async def kpis(
         raise KpiError("`at` is in the future: only events up to now are known")
     samples: list[Sample] | None = None
     if at is None:
-        latest = await latest_snapshot(conn)
+        latest = await store.latest_snapshot(conn)
         at, samples = latest if latest is not None else (now, None)
     else:
         samples = await _stored(conn, at)
@@ -156,7 +156,7 @@ async def kpis(
     slot: AbstractAsyncContextManager[Any] = compute_slot if samples is None else nullcontext()
     async with slot, conn.transaction(isolation="repeatable_read", readonly=True):
         if samples is None:
-            await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            await set_work_mem(conn)
             samples = await compute_snapshot(
                 conn, at=at, policy=policy, max_business_units=max_business_units
             )
@@ -167,7 +167,14 @@ async def kpis(
 async def history(*, conn: asyncpg.Connection, span: Span, window: Window, policy: Policy) -> History:
     """One KPI point per step from the stored snapshots (none stored in a step: a null point)."""
     grouped: dict[datetime, tuple[datetime | None, list[Sample]]] = defaultdict(lambda: (None, []))
-    rows = await conn.fetch(HISTORY_SQL, span.start, span.end, float(span.step), list(KPI_FAMILIES))
+    rows = await fetch(
+        conn,
+        HISTORY_SQL,
+        start=span.start,
+        end=span.end,
+        step=float(span.step),
+        families=list(KPI_FAMILIES),
+    )
     for r in rows:
         snap, samples = grouped[r["t"]]
         if r["name"] is not None:
