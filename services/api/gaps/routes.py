@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from trustline.shared.events.schemas import OsFamily, Provider
 from trustline.shared.severity import SlaSeverity
@@ -35,40 +35,40 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 Unit = Annotated[BusinessUnit | None, Query(description="exact business unit (`unassigned` for unknown)")]
 
 
+async def _slice(conn: Conn, at: At = None, limit: Limit = 100, offset: Offset = 0) -> service.Slice:
+    return service.Slice(await service.resolve_at(conn=conn, at=at), limit, offset)
+
+
+# `at`, `limit` and `offset`, with `at` resolved to the latest snapshot's instant when not given.
+Paged = Annotated[service.Slice, Depends(_slice)]
+
+
 @router.get("/edr-uncovered", summary="Assets expected to run EDR but not covered")
 async def edr_uncovered(
     request: Request,
     conn: Conn,
     who: Reader,
-    at: At = None,
+    page: Paged,
     business_unit: Unit = None,
     os_family: OsFamily | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[EdrUncovered]:
     """In scope (not retired, EDR required, seen within inventory_stale_after), no recent healthy sensor."""
     return await service.edr_uncovered(
         conn=conn,
-        at=await service.resolve_at(conn=conn, at=at),
+        page=page,
         policy=request.app.state.policy,
         business_unit=business_unit,
         os_family=os_family,
-        limit=limit,
-        offset=offset,
     )
 
 
 @router.get("/edr-unknown", summary="EDR-only assets the inventory has never seen (shadow IT)")
-async def edr_unknown(
-    request: Request, conn: Conn, who: Reader, at: At = None, limit: Limit = 100, offset: Offset = 0
-) -> Page[EdrUnknown]:
+async def edr_unknown(request: Request, conn: Conn, who: Reader, page: Paged) -> Page[EdrUnknown]:
     """A healthy heartbeat within edr_heartbeat_max_age from an asset never observed by the inventory."""
     return await service.edr_unknown(
         conn=conn,
-        at=await service.resolve_at(conn=conn, at=at),
+        page=page,
         policy=request.app.state.policy,
-        limit=limit,
-        offset=offset,
     )
 
 
@@ -77,7 +77,7 @@ async def identities_without_mfa(
     request: Request,
     conn: Conn,
     who: Reader,
-    at: At = None,
+    page: Paged,
     business_unit: Unit = None,
     population: Annotated[
         Population, Query(description="privileged (default) or standard identities")
@@ -85,19 +85,15 @@ async def identities_without_mfa(
     strength: Annotated[
         Strength, Query(description="`phishing_resistant`: also those with weak factors only")
     ] = "any",
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[IdentityGap]:
     """No enrolled factor at all, or (strength=phishing_resistant) none from the policy's strong list."""
     return await service.identities_without_mfa(
         conn=conn,
-        at=await service.resolve_at(conn=conn, at=at),
+        page=page,
         policy=request.app.state.policy,
         population=population,
         phishing_resistant=strength == "phishing_resistant",
         business_unit=business_unit,
-        limit=limit,
-        offset=offset,
     )
 
 
@@ -106,21 +102,17 @@ async def vulnerabilities_past_sla(
     request: Request,
     conn: Conn,
     who: Reader,
-    at: At = None,
+    page: Paged,
     business_unit: Unit = None,
     severity: SlaSeverity | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[VulnerabilityPastSla]:
     """Open cycles older than sla_days, not covered by a risk acceptance, on assets not retired."""
     return await service.vulnerabilities_past_sla(
         conn=conn,
-        at=await service.resolve_at(conn=conn, at=at),
+        page=page,
         policy=request.app.state.policy,
         business_unit=business_unit,
         severity=severity,
-        limit=limit,
-        offset=offset,
     )
 
 
@@ -129,25 +121,21 @@ async def cloud_checks_failing(
     request: Request,
     conn: Conn,
     who: Reader,
-    at: At = None,
+    page: Paged,
     provider: Provider | None = None,
     severity: SlaSeverity | None = None,
     include_accepted: Annotated[
         bool, Query(description="also list failures under a risk acceptance")
     ] = False,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[FailingCheck]:
     """Fresh (evaluated within cloud_check_stale_after), not muted checks whose latest status is fail."""
     return await service.cloud_checks_failing(
         conn=conn,
-        at=await service.resolve_at(conn=conn, at=at),
+        page=page,
         policy=request.app.state.policy,
         provider=provider,
         severity=severity,
         include_accepted=include_accepted,
-        limit=limit,
-        offset=offset,
     )
 
 
@@ -155,16 +143,12 @@ async def cloud_checks_failing(
 async def incidents_open(
     conn: Conn,
     who: Reader,
-    at: At = None,
+    page: Paged,
     severity: SlaSeverity | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[OpenIncident]:
     """Opened and not resolved at T, with the stage times reached so far."""
     return await service.incidents_open(
         conn=conn,
-        at=await service.resolve_at(conn=conn, at=at),
+        page=page,
         severity=severity,
-        limit=limit,
-        offset=offset,
     )

@@ -7,6 +7,7 @@ so its `total` equals that metric in the snapshot at T.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -73,6 +74,15 @@ async def resolve_at(*, conn: asyncpg.Connection, at: datetime | None) -> dateti
     return latest if latest is not None else datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """Which page of a drill-down to read, and as of which instant."""
+
+    at: datetime
+    limit: int
+    offset: int
+
+
 class _Listing(Generic[Item]):
     """One drill-down: its population at `:at` (with its filters), paged in a fixed order with its total."""
 
@@ -83,10 +93,9 @@ class _Listing(Generic[Item]):
         self.page_sql = Query(f"{page} LIMIT :limit OFFSET :offset")
         self.count_sql = Query(f"SELECT count(*) FROM ({population}) m")
 
-    async def read(
-        self, conn: asyncpg.Connection, *, at: datetime, limit: int, offset: int, filters: Mapping[str, Any]
-    ) -> Page[Item]:
-        """One page of the rows at `at` with their total count, in one pass over the population."""
+    async def read(self, conn: asyncpg.Connection, *, page: Slice, filters: Mapping[str, Any]) -> Page[Item]:
+        """One page of the rows at `page.at` with their total count, in one pass over the population."""
+        at, limit, offset = page.at, page.limit, page.offset
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             rows = await fetch(conn, self.page_sql, at=at, limit=limit, offset=offset, **filters)
             # Past the last page no row carries the total: count once more (same view) for the answer.
@@ -118,16 +127,14 @@ WHERE NOT covered AND (:business_unit::text IS NULL OR business_unit = :business
 async def edr_uncovered(
     *,
     conn: asyncpg.Connection,
-    at: datetime,
+    page: Slice,
     policy: Policy,
     business_unit: str | None,
     os_family: str | None,
-    limit: int,
-    offset: int,
 ) -> Page[EdrUncovered]:
     """Assets expected to run EDR (edr_assets_expected) but not covered at `at`."""
     filters = {**edr_ages(policy), "business_unit": business_unit, "os_family": os_family}
-    return await _EDR_UNCOVERED.read(conn, at=at, limit=limit, offset=offset, filters=filters)
+    return await _EDR_UNCOVERED.read(conn, page=page, filters=filters)
 
 
 _EDR_UNKNOWN = _Listing(
@@ -140,12 +147,10 @@ FROM edr_versions e WHERE {as_of("e")} AND {EDR_UNKNOWN}
 )
 
 
-async def edr_unknown(
-    *, conn: asyncpg.Connection, at: datetime, policy: Policy, limit: int, offset: int
-) -> Page[EdrUnknown]:
+async def edr_unknown(*, conn: asyncpg.Connection, page: Slice, policy: Policy) -> Page[EdrUnknown]:
     """Healthy sensors on assets the inventory has never observed (edr_unknown_assets)."""
     filters = {"heartbeat_max_age": edr_ages(policy)["heartbeat_max_age"]}
-    return await _EDR_UNKNOWN.read(conn, at=at, limit=limit, offset=offset, filters=filters)
+    return await _EDR_UNKNOWN.read(conn, page=page, filters=filters)
 
 
 # :privileged the population; :require_phishing_resistant also lists those whose factors are all weak; a
@@ -168,13 +173,11 @@ WHERE i.privileged = :privileged
 async def identities_without_mfa(
     *,
     conn: asyncpg.Connection,
-    at: datetime,
+    page: Slice,
     policy: Policy,
     population: str,
     phishing_resistant: bool,
     business_unit: str | None,
-    limit: int,
-    offset: int,
 ) -> Page[IdentityGap]:
     """Active identities with no factor at all, or with no phishing-resistant one when asked."""
     filters = {
@@ -183,7 +186,7 @@ async def identities_without_mfa(
         "require_phishing_resistant": phishing_resistant,
         "business_unit": business_unit,
     }
-    return await _IDENTITY_GAPS.read(conn, at=at, limit=limit, offset=offset, filters=filters)
+    return await _IDENTITY_GAPS.read(conn, page=page, filters=filters)
 
 
 # A NULL :business_unit or :severity is any.
@@ -207,16 +210,14 @@ WHERE NOT o.accepted AND o.age > o.sla_seconds
 async def vulnerabilities_past_sla(
     *,
     conn: asyncpg.Connection,
-    at: datetime,
+    page: Slice,
     policy: Policy,
     business_unit: str | None,
     severity: str | None,
-    limit: int,
-    offset: int,
 ) -> Page[VulnerabilityPastSla]:
     """Open, not accepted cycles past SLA (vulnerabilities_open, breached), most overdue first."""
     filters = {**severity_sla(policy), "business_unit": business_unit, "severity": severity}
-    return await _PAST_SLA.read(conn, at=at, limit=limit, offset=offset, filters=filters)
+    return await _PAST_SLA.read(conn, page=page, filters=filters)
 
 
 # :include_accepted also lists failing checks under an acceptance; a NULL :provider or :severity is any.
@@ -245,13 +246,11 @@ WHERE f.status = 'fail' AND (:include_accepted::bool OR h.control_id IS NULL)
 async def cloud_checks_failing(
     *,
     conn: asyncpg.Connection,
-    at: datetime,
+    page: Slice,
     policy: Policy,
     provider: str | None,
     severity: str | None,
     include_accepted: bool,
-    limit: int,
-    offset: int,
 ) -> Page[FailingCheck]:
     """Fresh, not muted failing checks (cloud_config_checks{status="fail"}; accepted ones on request)."""
     filters = {
@@ -260,7 +259,7 @@ async def cloud_checks_failing(
         "provider": provider,
         "severity": severity,
     }
-    return await _FAILING_CHECKS.read(conn, at=at, limit=limit, offset=offset, filters=filters)
+    return await _FAILING_CHECKS.read(conn, page=page, filters=filters)
 
 
 # A NULL :severity is any.
@@ -277,8 +276,8 @@ WHERE resolved_at IS NULL AND (:severity::text IS NULL OR severity = :severity)
 
 
 async def incidents_open(
-    *, conn: asyncpg.Connection, at: datetime, severity: str | None, limit: int, offset: int
+    *, conn: asyncpg.Connection, page: Slice, severity: str | None
 ) -> Page[OpenIncident]:
     """Incidents opened and not resolved at `at` (incidents_open), most severe and oldest first."""
     filters = {"severities": list(SLA_SEVERITIES), "severity": severity}
-    return await _OPEN_INCIDENTS.read(conn, at=at, limit=limit, offset=offset, filters=filters)
+    return await _OPEN_INCIDENTS.read(conn, page=page, filters=filters)
