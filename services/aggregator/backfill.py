@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from rich.console import Console
 
 from trustline.shared.db import connect
-from trustline.shared.metrics.snapshot import snapshot_once
+from trustline.shared.metrics.snapshot import Caps, store_snapshot
 from trustline.shared.policy import Policy
 from trustline.shared.progress import track
 from trustline.shared.settings import Settings
@@ -36,14 +36,7 @@ async def backfill(
     try:
         with track(console, "backfill", len(points)) as progress:
             for at in points:
-                await snapshot_once(
-                    conn,
-                    at=at,
-                    policy=policy,
-                    max_business_units=settings.max_business_units,
-                    max_sources=settings.max_sources,
-                    writer=writer,
-                )
+                await store_snapshot(conn, at=at, policy=policy, caps=Caps.of(settings), writer=writer)
                 progress.advance(1, note=at.isoformat(timespec="minutes"))
     finally:
         await conn.close(timeout=5)

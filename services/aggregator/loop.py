@@ -20,7 +20,7 @@ from prometheus_client import Gauge, Histogram
 from trustline.shared import metrics_server
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
-from trustline.shared.metrics.snapshot import snapshot_once, store_snapshot
+from trustline.shared.metrics.snapshot import Caps, store_snapshot
 from trustline.shared.metrics.store import prune
 from trustline.shared.policy import Policy
 from trustline.shared.retry import Backoff, Stopped, retry
@@ -100,14 +100,8 @@ class Aggregator:
             # The registry records each expiry (audited at its expiry time); the metrics need no wait for it.
             if expired := await registry.expire_due(conn, now=at):
                 log.info("risk register: %d acceptance(s) expired", expired)
-            stored = await store_snapshot(
-                conn,
-                at=at,
-                policy=self.policy,
-                max_business_units=self.settings.max_business_units,
-                max_sources=self.settings.max_sources,
-                writer=self.writer,
-            )
+            caps = Caps.of(self.settings)
+            stored = await store_snapshot(conn, at=at, policy=self.policy, caps=caps, writer=self.writer)
             DURATION.observe(stored.seconds)
             LAST_SUCCESS.set_to_current_time()
             record_folds(stored.folded)
@@ -135,13 +129,7 @@ async def snapshot_at(
     """Compute and store one snapshot at `at` (`aggregate --once`, tests)."""
     conn = await connect(settings)
     try:
-        return await snapshot_once(
-            conn,
-            at=at,
-            policy=policy,
-            max_business_units=settings.max_business_units,
-            max_sources=settings.max_sources,
-            writer=writer,
-        )
+        stored = await store_snapshot(conn, at=at, policy=policy, caps=Caps.of(settings), writer=writer)
+        return stored.samples, stored.seconds
     finally:
         await conn.close(timeout=5)

@@ -10,7 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from trustline.shared.policy import Policy
-from trustline.shared.settings import DEFAULT_MAX_SOURCES
+from trustline.shared.settings import DEFAULT_MAX_SOURCES, Settings
 from trustline.shared.sql import Query, execute
 
 from .cardinality import cap_business_units, cap_sources
@@ -49,14 +49,20 @@ async def set_work_mem(conn: asyncpg.Connection) -> None:
     await execute(conn, _WORK_MEM, work_mem=WORK_MEM)
 
 
-async def evaluate(
-    conn: asyncpg.Connection,
-    *,
-    at: datetime,
-    policy: Policy,
-    max_business_units: int,
-    max_sources: int = DEFAULT_MAX_SOURCES,
-) -> Evaluated:
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """How many values of each capped label a snapshot keeps before folding the rest into `other`."""
+
+    business_units: int = 50
+    sources: int = DEFAULT_MAX_SOURCES
+
+    @classmethod
+    def of(cls, settings: Settings) -> Caps:
+        """The caps the settings configure (TRUSTLINE_MAX_BUSINESS_UNITS, TRUSTLINE_MAX_SOURCES)."""
+        return cls(settings.max_business_units, settings.max_sources)
+
+
+async def evaluate(conn: asyncpg.Connection, *, at: datetime, policy: Policy, caps: Caps) -> Evaluated:
     """Every family as of `at`, under the label caps: the same code for now, the past and tests."""
     samples = [
         *await vulnerability_samples(conn, at=at, policy=policy),
@@ -66,8 +72,8 @@ async def evaluate(
         *await source_samples(conn, at=at),
         Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp()),
     ]
-    units = cap_business_units(samples, max_business_units)
-    sources = cap_sources(units.samples, max_sources)
+    units = cap_business_units(samples, caps.business_units)
+    sources = cap_sources(units.samples, caps.sources)
     return Evaluated(sources.samples, {"business_unit": units.folded, "source": sources.folded})
 
 
@@ -80,28 +86,18 @@ async def compute_snapshot(
     max_sources: int = DEFAULT_MAX_SOURCES,
 ) -> list[Sample]:
     """The samples of the snapshot as of `at` (see `evaluate`)."""
-    found = await evaluate(
-        conn, at=at, policy=policy, max_business_units=max_business_units, max_sources=max_sources
-    )
-    return found.samples
+    caps = Caps(max_business_units, max_sources)
+    return (await evaluate(conn, at=at, policy=policy, caps=caps)).samples
 
 
 async def store_snapshot(
-    conn: asyncpg.Connection,
-    *,
-    at: datetime,
-    policy: Policy,
-    max_business_units: int,
-    max_sources: int = DEFAULT_MAX_SOURCES,
-    writer: str,
+    conn: asyncpg.Connection, *, at: datetime, policy: Policy, caps: Caps, writer: str
 ) -> Stored:
     """Compute (in one consistent read) and store the snapshot at `at`."""
     started = time.perf_counter()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         await set_work_mem(conn)
-        found = await evaluate(
-            conn, at=at, policy=policy, max_business_units=max_business_units, max_sources=max_sources
-        )
+        found = await evaluate(conn, at=at, policy=policy, caps=caps)
     seconds = time.perf_counter() - started
     await write_snapshot(conn, at=at, samples=found.samples, seconds=seconds, writer=writer)
     return Stored(len(found.samples), seconds, found.folded)
@@ -117,12 +113,6 @@ async def snapshot_once(
     writer: str,
 ) -> tuple[int, float]:
     """Compute and store the snapshot at `at`; returns (samples, seconds)."""
-    stored = await store_snapshot(
-        conn,
-        at=at,
-        policy=policy,
-        max_business_units=max_business_units,
-        max_sources=max_sources,
-        writer=writer,
-    )
+    caps = Caps(max_business_units, max_sources)
+    stored = await store_snapshot(conn, at=at, policy=policy, caps=caps, writer=writer)
     return stored.samples, stored.seconds
