@@ -56,21 +56,6 @@ class DemoOptions:
         return (self.seed, self.assets, self.identities, self.history_days)
 
 
-def _topic(settings: Settings, ev: DemoEvent) -> str:
-    # The scenario speaks the default names; honour a configured prefix.
-    suffix = ev.topic.split(".", 1)[1]
-    return f"{settings.topic_prefix}.{suffix}"
-
-
-async def _send(producer: AIOKafkaProducer, settings: Settings, events: list[DemoEvent], sent: Sent) -> None:
-    futures = [
-        await producer.send(_topic(settings, ev), value=_encode(ev.event), key=ev.key.encode())
-        for ev in events
-    ]
-    for meta in await asyncio.gather(*futures):
-        sent.note(meta.topic, meta.partition, meta.offset)
-
-
 async def run_demo(
     settings: Settings,
     options: DemoOptions,
@@ -82,119 +67,118 @@ async def run_demo(
     org = build_org(seed=options.seed, assets=options.assets, identities=options.identities)
     producer = kafka.producer(settings, linger_ms=20)
     await producer.start()
-    follow_up: asyncio.Task[None] | None = None
     try:
-        if options.history_days > 0 and not stop.is_set():
-            follow_up = await _history(producer, settings, org, options, stop, console, after_history)
-        if not stop.is_set():
-            await _send_live(producer, settings, org, options, stop, console)
-        if follow_up is not None and not stop.is_set():
-            await follow_up  # a --duration run still finishes storing and backfilling its past
+        await _Run(producer, settings, org, options, stop, console).run(after_history)
     finally:
-        if follow_up is not None and not follow_up.done():
-            follow_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follow_up
         await producer.stop()
 
 
-async def _history(
-    producer: AIOKafkaProducer,
-    settings: Settings,
-    org: Org,
-    options: DemoOptions,
-    stop: asyncio.Event,
-    console: Console,
-    after_history: AfterHistory | None,
-) -> asyncio.Task[None] | None:
-    """Send the past unless it is stored already; returns the task that follows it up, if any."""
-    window = await marker.claim(settings, options.key, datetime.now(UTC))
-    sent = Sent()
-    if window.stored:
-        console.print(
-            f"history: the {options.history_days} days up to {window.end:%Y-%m-%d %H:%M}Z are stored already "
-            "(an earlier run sent them); not sent again",
-            highlight=False,
-        )
-        if window.backfilled or after_history is None:
-            return None
-    else:
-        await _send_history(producer, settings, org, options, window, sent, stop, console)
-    if stop.is_set():
-        return None
-    # Its progress prints as plain lines above the live stream's bar (one live display per console).
-    lines = Console(force_terminal=False, soft_wrap=True)
-    return asyncio.create_task(_follow_up(settings, options, window, sent, stop, lines, after_history))
+@dataclass(frozen=True)
+class _Run:
+    """One demo run: what its phases (the past, the follow-up, the live stream) share."""
 
+    producer: AIOKafkaProducer
+    settings: Settings
+    org: Org
+    options: DemoOptions
+    stop: asyncio.Event
+    console: Console
 
-async def _send_history(
-    producer: AIOKafkaProducer,
-    settings: Settings,
-    org: Org,
-    options: DemoOptions,
-    window: marker.HistoryWindow,
-    sent: Sent,
-    stop: asyncio.Event,
-    console: Console,
-) -> None:
-    past = history(org, seed=options.seed, start=window.start, end=window.end)
-    found = Findings()
-    with track(console, f"history ({options.history_days} days)", None) as progress:
-        while not stop.is_set():
-            chunk = list(itertools.islice(past, SEND_CHUNK))
-            if not chunk:
-                break
-            for ev in chunk:
-                found.note(ev)
-            await _send(producer, settings, chunk, sent)
-            progress.advance(len(chunk), note=f"event time {chunk[-1].event['time']}"[:36])
-    if not stop.is_set():
-        n = await seed_acceptances(settings, found, datetime.now(UTC))
-        console.print(f"risk register: {n} demo acceptances proposed and decided", highlight=False)
-
-
-async def _follow_up(
-    settings: Settings,
-    options: DemoOptions,
-    window: marker.HistoryWindow,
-    sent: Sent,
-    stop: asyncio.Event,
-    console: Console,
-    after_history: AfterHistory | None,
-) -> None:
-    """Wait for ingest to store the sent past, mark it stored, then run the hook once and mark that."""
-    if not window.stored:
-        if not await wait_stored(settings, sent, stop, console):
-            return
-        await marker.mark(settings, options.key, "stored", datetime.now(UTC))
-    if after_history is not None and not window.backfilled:
+    async def run(self, after_history: AfterHistory | None) -> None:
+        """The past (once), then the live stream; the follow-up of the past runs alongside."""
+        follow_up: asyncio.Task[None] | None = None
         try:
-            await after_history(window.start, window.end, console)
-        except Exception as exc:  # the live stream goes on; the next run tries again
-            console.print(f"[red]the demo's follow-up failed ({exc.__class__.__name__}: {exc}); the next "
-                          "`trustline demo` tries again[/]", highlight=False)  # fmt: skip
-            return
-        await marker.mark(settings, options.key, "backfilled", datetime.now(UTC))
+            if self.options.history_days > 0 and not self.stop.is_set():
+                follow_up = await self._history(after_history)
+            if not self.stop.is_set():
+                await self._send_live()
+            if follow_up is not None and not self.stop.is_set():
+                await follow_up  # a --duration run still finishes storing and backfilling its past
+        finally:
+            if follow_up is not None and not follow_up.done():
+                follow_up.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follow_up
 
+    async def _send(self, events: list[DemoEvent], sent: Sent) -> None:
+        prefix = self.settings.topic_prefix
+        futures = [
+            # The scenario speaks the default topic names; honour a configured prefix.
+            await self.producer.send(
+                f"{prefix}.{ev.topic.split('.', 1)[1]}", value=_encode(ev.event), key=ev.key.encode()
+            )
+            for ev in events
+        ]
+        for meta in await asyncio.gather(*futures):
+            sent.note(meta.topic, meta.partition, meta.offset)
 
-async def _send_live(
-    producer: AIOKafkaProducer,
-    settings: Settings,
-    org: Org,
-    options: DemoOptions,
-    stop: asyncio.Event,
-    console: Console,
-) -> None:
-    stream = live(org, seed=options.seed, clock=lambda: datetime.now(UTC))
-    started = time.monotonic()
-    sent = Sent()
-    with track(console, f"live ({options.rate:g} events/s)", None) as progress:
-        while not stop.is_set():
-            elapsed = time.monotonic() - started
-            if options.duration is not None and elapsed >= options.duration:
+    async def _history(self, after_history: AfterHistory | None) -> asyncio.Task[None] | None:
+        """Send the past unless it is stored already; returns the task that follows it up, if any."""
+        options, console = self.options, self.console
+        window = await marker.claim(self.settings, options.key, datetime.now(UTC))
+        sent = Sent()
+        if window.stored:
+            console.print(
+                f"history: the {options.history_days} days up to {window.end:%Y-%m-%d %H:%M}Z are stored "
+                "already (an earlier run sent them); not sent again",
+                highlight=False,
+            )
+            if window.backfilled or after_history is None:
+                return None
+        else:
+            await self._send_history(window, sent)
+        if self.stop.is_set():
+            return None
+        # Its progress prints as plain lines above the live stream's bar (one live display per console).
+        lines = Console(force_terminal=False, soft_wrap=True)
+        return asyncio.create_task(self._follow_up(window, sent, lines, after_history))
+
+    async def _send_history(self, window: marker.HistoryWindow, sent: Sent) -> None:
+        past = history(self.org, seed=self.options.seed, start=window.start, end=window.end)
+        found = Findings()
+        with track(self.console, f"history ({self.options.history_days} days)", None) as progress:
+            while not self.stop.is_set():
+                chunk = list(itertools.islice(past, SEND_CHUNK))
+                if not chunk:
+                    break
+                for ev in chunk:
+                    found.note(ev)
+                await self._send(chunk, sent)
+                progress.advance(len(chunk), note=f"event time {chunk[-1].event['time']}"[:36])
+        if not self.stop.is_set():
+            n = await seed_acceptances(self.settings, found, datetime.now(UTC))
+            self.console.print(f"risk register: {n} demo acceptances proposed and decided", highlight=False)
+
+    async def _follow_up(
+        self, window: marker.HistoryWindow, sent: Sent, console: Console, after_history: AfterHistory | None
+    ) -> None:
+        """Wait for ingest to store the sent past, mark it stored, then run the hook once and mark that."""
+        settings, key = self.settings, self.options.key
+        if not window.stored:
+            if not await wait_stored(settings, sent, self.stop, console):
                 return
-            due = int(elapsed * options.rate) - progress.done
-            if due > 0:
-                await _send(producer, settings, [next(stream) for _ in range(due)], sent)
-                progress.advance(due)
-            await wait_or_stop(stop, LIVE_TICK_SECONDS)
+            await marker.mark(settings, key, "stored", datetime.now(UTC))
+        if after_history is not None and not window.backfilled:
+            try:
+                await after_history(window.start, window.end, console)
+            except Exception as exc:  # the live stream goes on; the next run tries again
+                console.print(f"[red]the demo's follow-up failed ({exc.__class__.__name__}: {exc}); the next "
+                              "`trustline demo` tries again[/]", highlight=False)  # fmt: skip
+                return
+            await marker.mark(settings, key, "backfilled", datetime.now(UTC))
+
+    async def _send_live(self) -> None:
+        options = self.options
+        stream = live(self.org, seed=options.seed, clock=lambda: datetime.now(UTC))
+        started = time.monotonic()
+        sent = Sent()
+        with track(self.console, f"live ({options.rate:g} events/s)", None) as progress:
+            while not self.stop.is_set():
+                elapsed = time.monotonic() - started
+                if options.duration is not None and elapsed >= options.duration:
+                    return
+                due = int(elapsed * options.rate) - progress.done
+                if due > 0:
+                    await self._send([next(stream) for _ in range(due)], sent)
+                    progress.advance(due)
+                await wait_or_stop(self.stop, LIVE_TICK_SECONDS)
