@@ -1,1 +1,1 @@
-"""A realistic demo organisation streaming every event type of the contract."""
+"""The demo component: a realistic organisation streaming every event type of the contract."""

@@ -1,1 +1,1 @@
-"""Ingest: the Kafka consumer group that stores every event once and folds it into state."""
+"""The ingest component: the Kafka consumer group that stores every event once and folds it into state."""

@@ -1,4 +1,5 @@
-"""Drill-downs: the rows behind the gaps the metrics count, read with the aggregator's own SQL fragments.
+"""Drill-downs: the rows behind the gaps the metrics count, read with the metric SQL fragments of
+`trustline.shared.metrics`.
 
 Each list is the population of one metric at T (same as-of predicates, policy ages, acceptance matching),
 so its `total` equals that metric in the snapshot at T.
