@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from trustline.shared.events import Event
+from trustline.shared.events.schemas import _Data
 from trustline.shared.sql import Query, fetch
 
 from .folds.core import StoredEvent, events_by_key
@@ -17,7 +17,7 @@ from .folds.core import StoredEvent, events_by_key
 _DATA_UNLESS_OURS = "CASE WHEN r.received_at = now() THEN NULL ELSE r.data::text END AS data"
 _DATA = "r.data::text AS data"
 
-Fresh = Mapping[tuple[str, str], Event]
+Fresh = Mapping[tuple[str, str], _Data]  # the payloads of the events this transaction stored
 
 
 class EventsQuery:
@@ -34,11 +34,11 @@ async def fetch_events(
 ) -> dict[str, list[StoredEvent]]:
     """Run `query` with `values` bound by name; the stored events per key.
 
-    `fresh` holds the events this transaction stored, by (source, id).
+    `fresh` holds the payloads of the events this transaction stored, by (source, id).
     """
     rows = await fetch(conn, query.unless_ours, **values)
     if any(r["data"] is None and (r["source"], r["id"]) not in fresh for r in rows):
         # Written by another transaction that started in the same microsecond, or by an earlier call in
         # this one: read everything in full rather than guess.
         rows = await fetch(conn, query.full, **values)
-    return events_by_key(rows, {k: ev.data for k, ev in fresh.items()})
+    return events_by_key(rows, fresh)

@@ -21,11 +21,12 @@ from trustline.shared import schema
 from trustline.shared.events import Event
 from trustline.shared.sql import Query, execute, fetch
 
-from .tables import by_column, record, unnest
+from .tables import by_column, recorder, unnest
 
 # What a worker writes: every column but those the database fills in (received_at).
 RAW_COLUMNS = tuple(c.name for c in schema.raw_events.c if c.server_default is None)
 _KEY_COLUMNS = tuple(schema.raw_event_keys.c.keys())
+_raw_row, _key_row = recorder(RAW_COLUMNS), recorder(_KEY_COLUMNS)
 _PARTITION_LOCK = 0x7261_7750_6172  # serialises partition creation between workers
 _MISSING = Query("SELECT n FROM unnest(:names::text[]) AS n WHERE to_regclass(n) IS NULL")
 _LOCK = Query("SELECT pg_advisory_xact_lock(:lock)")
@@ -41,8 +42,7 @@ _encoder = msgspec.json.Encoder()
 def raw_record(ev: Event) -> tuple[Any, ...]:
     """The raw_events row of one event."""
     domain, key = ev.domain_key
-    return record(
-        RAW_COLUMNS,
+    return _raw_row(
         {
             "source": ev.source,
             "id": ev.id,
@@ -102,7 +102,7 @@ async def _insert_keys(
 ) -> list[tuple[str, str]]:
     """Insert the keys (with their event times) not stored yet and return them."""
     records = [
-        record(_KEY_COLUMNS, {"source": source, "id": id_, "time": time})
+        _key_row({"source": source, "id": id_, "time": time})
         for (source, id_), time in zip(keys, times, strict=True)
     ]
     # Usually none is: COPY them (about three times faster than INSERT ... ON CONFLICT), under a savepoint

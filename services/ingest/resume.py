@@ -44,7 +44,7 @@ async def resume(
 ) -> None:
     """Refold each entity (key) of `domain` from its cutoff on (inside the caller's transaction).
 
-    `fresh` holds the events this transaction stored, by (source, id).
+    `fresh` holds the payloads of the events this transaction stored, by (source, id).
     """
     keys = sorted(cutoffs)
     times = [cutoffs[k] for k in keys]
@@ -56,10 +56,9 @@ async def resume(
         conn, _EVENTS_SINCE, fresh=fresh, domain=domain, keys=keys, cutoffs=times, earliest=min(times)
     )
     for fold, (rows, later) in zip(folds, starts, strict=True):
-        written = [
-            fold.resume(part, rows.get(i, ()), cutoff, events.get(key, _NONE))
-            for i, (key, part, cutoff) in enumerate(zip(keys, parts, times, strict=True))
-        ]
+        written = Written()
+        for i, (key, part, cutoff) in enumerate(zip(keys, parts, times, strict=True)):
+            fold.resume(part, rows.get(i, ()), cutoff, events.get(key, _NONE), written)
         await _write(conn, fold.table, parts, times, later, written)
 
 
@@ -93,22 +92,21 @@ async def _write(
     parts: list[tuple[str, ...]],
     times: list[datetime],
     later: set[int],
-    written: list[Written],
+    written: Written,
 ) -> None:
     """Apply what the folds wrote: delete what they replace, close their starting rows, add the new rows."""
-    width = len(table.part_columns)
+    key, part = table.key_columns, table.part_columns
     # Entities with versions from their cutoff on (none, when events come in order), or parts written again.
-    gone = [(*parts[i], times[i], *(None,) * width) for i in sorted(later)]
-    gone += [(*parts[i], times[i], *p) for i, w in enumerate(written) for p in w.replaced]
+    gone = [(*parts[i], times[i], *(None,) * len(part)) for i in sorted(later)]
+    if written.replaced:
+        cutoffs = dict(zip(parts, times, strict=True))
+        gone += [(*r[: len(key)], cutoffs[r[: len(key)]], *r[len(key) :]) for r in written.replaced]
     if gone:
-        names = (*table.key_columns, "cutoff", *table.part_columns)
-        await execute(conn, _delete_query(table), **by_column(names, gone))
-    closes = [(*parts[i], *c) for i, w in enumerate(written) for c in w.closes]
-    if closes:
-        names = (*table.key_columns, *table.part_columns, "valid_from", "valid_to")
-        await execute(conn, _close_query(table), **by_column(names, closes))
-    records = [r for w in written for r in w.rows]
-    await conn.copy_records_to_table(table.name, records=records, columns=table.columns)
+        await execute(conn, _delete_query(table), **by_column((*key, "cutoff", *part), gone))
+    if written.closes:
+        names = (*key, *part, "valid_from", "valid_to")
+        await execute(conn, _close_query(table), **by_column(names, written.closes))
+    await conn.copy_records_to_table(table.name, records=written.rows, columns=table.columns)
 
 
 _CUTOFF = {"cutoff": "valid_from"}  # each entity's cutoff is typed as the versions' times

@@ -37,7 +37,7 @@ async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> Sto
         domain, key = ev.domain_key
         keys = touched[domain]
         keys[key] = min(ev.time, keys.get(key, ev.time))
-    fresh = {(ev.source, ev.id): ev for ev in new}
+    fresh = {(ev.source, ev.id): ev.data for ev in new}
     for domain, cutoffs in sorted(touched.items()):
         await resume(conn, domain, cutoffs, fresh)
     stored = Counter(ev.topic for ev in new)

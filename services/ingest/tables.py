@@ -17,9 +17,10 @@ Record = tuple[Any, ...]
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def record(columns: Sequence[str], values: Mapping[str, Any]) -> Record:
-    """A row for COPY: `values` (by column name) in the order of `columns`."""
-    return tuple(values[c] for c in columns)
+def recorder(columns: Sequence[str]) -> Callable[[Mapping[str, Any]], Record]:
+    """Rows for COPY: values given by column name, in the order of `columns` (two or more)."""
+    getter: Callable[[Mapping[str, Any]], Record] = itemgetter(*columns)  # several keys: a tuple
+    return getter
 
 
 def by_column(columns: Sequence[str], records: Sequence[Record]) -> dict[str, list[Any]]:
@@ -68,9 +69,10 @@ class StateTable:
         """Reorder values given in `names` order into the table's column order (`names`: its columns)."""
         if sorted(names) != sorted(self.columns):
             raise ValueError(f"{self.name} has columns {self.columns}, not {tuple(names)}")
-        # With several indices, itemgetter returns a tuple.
+        if tuple(names) == self.columns:
+            return tuple
         getter: Callable[[Sequence[Any]], Record] = itemgetter(*(list(names).index(c) for c in self.columns))
-        return getter
+        return getter  # several indices: itemgetter returns a tuple
 
 
 ASSETS = StateTable(schema.asset_versions, ("asset_id",))

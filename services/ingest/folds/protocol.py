@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import Enum
+from operator import attrgetter, itemgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..tables import Record, StateTable
-from .core import StoredEvent, values, versions
+from .core import StoredEvent, versions
 
 S = TypeVar("S")
 Row = Mapping[str, Any]  # a stored row, read by column name
@@ -37,11 +38,12 @@ class Start(Enum):
 
 @dataclass(slots=True)
 class Written:
-    """What resuming one entity's fold changes in its table."""
+    """What resuming folds change in their table (one list for a whole batch of entities)."""
 
-    rows: list[Record]  # new rows, in the table's column order
-    closes: list[Record] = field(default_factory=list)  # (part..., valid_from, new valid_to) of starting rows
-    replaced: list[Record] = field(default_factory=list)  # (part...) whose stored rows are all written again
+    rows: list[Record] = field(default_factory=list)  # new rows, in the table's column order
+    # (key..., part..., valid_from, new valid_to) of starting rows whose valid_to moves
+    closes: list[Record] = field(default_factory=list)
+    replaced: list[Record] = field(default_factory=list)  # (key..., part...) of parts written again whole
 
 
 class TableFold(Protocol):
@@ -54,9 +56,14 @@ class TableFold(Protocol):
     def start(self) -> Start: ...
 
     def resume(
-        self, key: Sequence[str], start: Sequence[Row], cutoff: datetime, events: Sequence[StoredEvent]
-    ) -> Written:
-        """Fold `events` (all of the entity's from `cutoff` on) starting from the rows `start` selects."""
+        self,
+        key: tuple[str, ...],
+        start: Sequence[Row],
+        cutoff: datetime,
+        events: Sequence[StoredEvent],
+        out: Written,
+    ) -> None:
+        """Fold `events` (all of the entity's from `cutoff` on) from the rows `start` selects, into `out`."""
         ...
 
 
@@ -74,7 +81,17 @@ class Domain:
 
 def fold_all(fold: TableFold, key: Sequence[str], events: Sequence[StoredEvent]) -> list[Record]:
     """The rows of one entity from all its events (a fold with nothing stored)."""
-    return fold.resume(key, (), BEGINNING, events).rows
+    out = Written()
+    fold.resume(tuple(key), (), BEGINNING, events, out)
+    return out.rows
+
+
+def getter(names: Sequence[str], *, attributes: bool = False) -> Callable[[Any], tuple[Any, ...]]:
+    """Values by name (keys of a row, or `attributes` of an object) as a tuple, fetched in C."""
+    get = attrgetter(*names) if attributes else itemgetter(*names)
+    if len(names) == 1:  # a single name gives the bare value
+        return lambda obj: (get(obj),)
+    return get
 
 
 class VersionsFold(Generic[S]):
@@ -90,41 +107,47 @@ class VersionsFold(Generic[S]):
         step: Callable[[S | None, StoredEvent], S | None],
         part: Callable[[StoredEvent], str | None] | None = None,
     ) -> None:
-        if (part is None) != (not table.part_columns):
+        if (part is None) != (not table.part_columns) or len(table.part_columns) > 1:
             raise ValueError(f"{table.name}: parts {table.part_columns}, but part={part}")
         self.table = table
         self.state = state
         self.step = step
         self.part = part
-        self._fields = tuple(f.name for f in fields(state))  # type: ignore[arg-type]
-        self._row = table.shape(
-            (*table.key_columns, *table.part_columns, "valid_from", "valid_to", *self._fields)
-        )
+        names = [f.name for f in fields(state)]  # type: ignore[arg-type]
+        self._from_row = getter(names)
+        self._values = getter(names, attributes=True)
+        self._row = table.shape((*table.key_columns, *table.part_columns, "valid_from", "valid_to", *names))
 
     def state_of(self, row: Row) -> S:
         """The state a stored row holds, by column name."""
-        return self.state(**{name: row[name] for name in self._fields})
+        return self.state(*self._from_row(row))
 
     def resume(
-        self, key: Sequence[str], start: Sequence[Row], cutoff: datetime, events: Sequence[StoredEvent]
-    ) -> Written:
+        self,
+        key: tuple[str, ...],
+        start: Sequence[Row],
+        cutoff: datetime,
+        events: Sequence[StoredEvent],
+        out: Written,
+    ) -> None:
         """New versions of every series from its starting row; that row now ends where they begin."""
-        starts = {tuple(r[c] for c in self.table.part_columns): r for r in start}
-        series = self._series(events)
-        out = Written([])
-        for part in sorted(starts.keys() | series.keys()):
-            row = starts.get(part)
-            new = versions(series.get(part, ()), self.step, None if row is None else self.state_of(row))
-            out.rows.extend(self._row((*key, *part, v.valid_from, v.valid_to, *values(v.state))) for v in new)
-            if row is not None and (valid_to := new[0].valid_from if new else None) != row["valid_to"]:
-                out.closes.append((*part, row["valid_from"], valid_to))
-        return out
-
-    def _series(self, events: Sequence[StoredEvent]) -> dict[tuple[str, ...], list[StoredEvent]]:
         if self.part is None:
-            return {(): list(events)}
-        out: dict[tuple[str, ...], list[StoredEvent]] = defaultdict(list)
+            self._series(out, key, start[0] if start else None, events)
+            return
+        starts = {tuple(r[c] for c in self.table.part_columns): r for r in start}
+        series: dict[tuple[str, ...], list[StoredEvent]] = defaultdict(list)
         for ev in events:
             if (name := self.part(ev)) is not None:
-                out[(name,)].append(ev)
-        return out
+                series[(name,)].append(ev)
+        for part in sorted(starts.keys() | series.keys()):
+            self._series(out, (*key, *part), starts.get(part), series.get(part, ()))
+
+    def _series(
+        self, out: Written, prefix: tuple[str, ...], row: Row | None, events: Sequence[StoredEvent]
+    ) -> None:
+        """One series of versions (`prefix`: its key and part)."""
+        new = versions(events, self.step, None if row is None else self.state_of(row))
+        shape, values_of = self._row, self._values
+        out.rows.extend(shape((*prefix, v.valid_from, v.valid_to, *values_of(v.state))) for v in new)
+        if row is not None and (valid_to := new[0].valid_from if new else None) != row["valid_to"]:
+            out.closes.append((*prefix, row["valid_from"], valid_to))

@@ -91,8 +91,13 @@ class CycleFold:
     start = Start.LATEST_PART
 
     def resume(
-        self, key: Sequence[str], start: Sequence[Row], cutoff: datetime, events: Sequence[StoredEvent]
-    ) -> Written:
+        self,
+        key: tuple[str, ...],
+        start: Sequence[Row],
+        cutoff: datetime,
+        events: Sequence[StoredEvent],
+        out: Written,
+    ) -> None:
         """New cycle versions from the cutoff on (see the class)."""
         asset_id, vuln_id = key
         marks = sorted(start, key=lambda r: r["valid_from"])
@@ -100,19 +105,21 @@ class CycleFold:
         if last is None or (last["remediated_at"] is not None and last["remediated_at"] < cutoff):
             # Nothing began before the cutoff, or what began last was closed before it: those cycles stand.
             begun = 0 if last is None else last["cycle"] + 1
-            return Written([_row(values(v)) for v in _cycles(asset_id, vuln_id, events, None, begun)])
+            out.rows.extend(_row(values(v)) for v in _cycles(asset_id, vuln_id, events, None, begun))
+            return
         open_ = _OpenCycle(
             last["cycle"], last["detected_at"], [(r["valid_from"], r["severity"], r["kev"]) for r in marks]
         )
         new = _cycles(asset_id, vuln_id, events, open_, open_.number + 1)
         again = [v for v in new if v.cycle == open_.number]
         if again[0].remediated_at != last["remediated_at"]:
-            return Written([_row(values(v)) for v in new], replaced=[(open_.number,)])
+            out.replaced.append((*key, open_.number))
+            out.rows.extend(_row(values(v)) for v in new)
+            return
         stored = {r["valid_from"]: r["valid_to"] for r in marks}
-        out = Written([_row(values(v)) for v in new if v.cycle != open_.number or v.valid_from >= cutoff])
+        out.rows.extend(_row(values(v)) for v in new if v.cycle != open_.number or v.valid_from >= cutoff)
         out.closes.extend(
-            (v.cycle, v.valid_from, v.valid_to)
+            (*key, v.cycle, v.valid_from, v.valid_to)
             for v in again
             if v.valid_from in stored and v.valid_to != stored[v.valid_from]
         )
-        return out

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from trustline.ingest.domains import DOMAINS
 from trustline.ingest.folds.core import StoredEvent
-from trustline.ingest.folds.protocol import Start, TableFold, fold_all
+from trustline.ingest.folds.protocol import Start, TableFold, Written, fold_all
 from trustline.shared.events.schemas import DATA_TYPES, normalise
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -55,10 +55,13 @@ def resumed(fold: TableFold, key: Sequence[str], old: list[StoredEvent], new: li
     rows = _stored(fold, key, old)
     cutoff = min(e.time for e in new)
     since = [e for e in [*old, *new] if e.time >= cutoff]
-    written = fold.resume(key, starting_rows(fold, rows, cutoff), cutoff, since)
-    replaced = set(written.replaced)
+    written = Written()
+    fold.resume(tuple(key), starting_rows(fold, rows, cutoff), cutoff, since, written)
+    width = len(key)
+    assert all(r[:width] == tuple(key) for r in [*written.replaced, *written.closes])
+    replaced = {r[width:] for r in written.replaced}
     kept = [dict(r) for r in rows if r["valid_from"] < cutoff and _part(fold, r) not in replaced]
-    for *part, valid_from, valid_to in written.closes:
+    for *part, valid_from, valid_to in (c[width:] for c in written.closes):
         [row] = [r for r in kept if _part(fold, r) == tuple(part) and r["valid_from"] == valid_from]
         row["valid_to"] = valid_to
     kept += [dict(zip(fold.table.columns, r, strict=True)) for r in written.rows]
