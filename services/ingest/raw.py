@@ -21,12 +21,12 @@ from trustline.shared import schema
 from trustline.shared.events import Event
 from trustline.shared.sql import Query, execute, fetch
 
-from .tables import by_column, recorder, unnest
+from .tables import by_column, getter, unnest
 
 # What a worker writes: every column but those the database fills in (received_at).
 RAW_COLUMNS = tuple(c.name for c in schema.raw_events.c if c.server_default is None)
 _KEY_COLUMNS = tuple(schema.raw_event_keys.c.keys())
-_raw_row, _key_row = recorder(RAW_COLUMNS), recorder(_KEY_COLUMNS)
+_raw_row, _key_row = getter(RAW_COLUMNS), getter(_KEY_COLUMNS)
 _PARTITION_LOCK = 0x7261_7750_6172  # serialises partition creation between workers
 _MISSING = Query("SELECT n FROM unnest(:names::text[]) AS n WHERE to_regclass(n) IS NULL")
 _LOCK = Query("SELECT pg_advisory_xact_lock(:lock)")

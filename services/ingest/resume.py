@@ -37,6 +37,7 @@ _EVENTS_SINCE = EventsQuery(
     # :earliest lets the planner skip the partitions before every cutoff
     "WHERE r.domain = :domain AND r.time >= k.cutoff AND r.time >= :earliest"
 )
+_NONE: list[StoredEvent] = []
 
 
 async def resume(
@@ -48,18 +49,18 @@ async def resume(
     """
     keys = sorted(cutoffs)
     times = [cutoffs[k] for k in keys]
-    parts = [tuple(k.split(KEY_SEP)) for k in keys]
+    entities = [tuple(k.split(KEY_SEP)) for k in keys]  # the key columns' values
     await execute(conn, _LOCK, domain=domain, keys=keys)
     folds = DOMAINS[domain].folds
-    starts = [await _starting_rows(conn, fold, parts, times) for fold in folds]
+    starts = [await _starting_rows(conn, fold, entities, times) for fold in folds]
     events = await fetch_events(
         conn, _EVENTS_SINCE, fresh=fresh, domain=domain, keys=keys, cutoffs=times, earliest=min(times)
     )
     for fold, (rows, later) in zip(folds, starts, strict=True):
         written = Written()
-        for i, (key, part, cutoff) in enumerate(zip(keys, parts, times, strict=True)):
-            fold.resume(part, rows.get(i, ()), cutoff, events.get(key, _NONE), written)
-        await _write(conn, fold.table, parts, times, later, written)
+        for i, (key, entity, cutoff) in enumerate(zip(keys, entities, times, strict=True)):
+            fold.resume(entity, rows.get(i, ()), cutoff, events.get(key, _NONE), written)
+        await _write(conn, fold.table, entities, times, later, written)
 
 
 async def refold(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None:
@@ -67,17 +68,14 @@ async def refold(conn: asyncpg.Connection, domain: str, keys: list[str]) -> None
     await resume(conn, domain, dict.fromkeys(keys, BEGINNING), {})
 
 
-_NONE: list[StoredEvent] = []
-
-
 async def _starting_rows(
-    conn: asyncpg.Connection, fold: TableFold, parts: list[tuple[str, ...]], times: list[datetime]
+    conn: asyncpg.Connection, fold: TableFold, entities: list[tuple[str, ...]], times: list[datetime]
 ) -> tuple[dict[int, list[Row]], set[int]]:
     """Per entity (by position), the rows the fold resumes from; and the entities with rows from their
     cutoff on."""
     table = fold.table
     got = await fetch(
-        conn, _start_query(table, fold.start), **by_column(table.key_columns, parts), cutoff=times
+        conn, _start_query(table, fold.start), **by_column(table.key_columns, entities), cutoff=times
     )
     rows: dict[int, list[Row]] = {}
     for r in got:
@@ -89,7 +87,7 @@ async def _starting_rows(
 async def _write(
     conn: asyncpg.Connection,
     table: StateTable,
-    parts: list[tuple[str, ...]],
+    entities: list[tuple[str, ...]],
     times: list[datetime],
     later: set[int],
     written: Written,
@@ -97,9 +95,9 @@ async def _write(
     """Apply what the folds wrote: delete what they replace, close their starting rows, add the new rows."""
     key, part = table.key_columns, table.part_columns
     # Entities with versions from their cutoff on (none, when events come in order), or parts written again.
-    gone = [(*parts[i], times[i], *(None,) * len(part)) for i in sorted(later)]
+    gone = [(*entities[i], times[i], *(None,) * len(part)) for i in sorted(later)]
     if written.replaced:
-        cutoffs = dict(zip(parts, times, strict=True))
+        cutoffs = dict(zip(entities, times, strict=True))
         gone += [(*r[: len(key)], cutoffs[r[: len(key)]], *r[len(key) :]) for r in written.replaced]
     if gone:
         await execute(conn, _delete_query(table), **by_column((*key, "cutoff", *part), gone))

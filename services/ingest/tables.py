@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -17,10 +17,13 @@ Record = tuple[Any, ...]
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def recorder(columns: Sequence[str]) -> Callable[[Mapping[str, Any]], Record]:
-    """Rows for COPY: values given by column name, in the order of `columns` (two or more)."""
-    getter: Callable[[Mapping[str, Any]], Record] = itemgetter(*columns)  # several keys: a tuple
-    return getter
+def getter(names: Sequence[str], *, attributes: bool = False) -> Callable[[Any], Record]:
+    """Values by name (keys of a mapping, or `attributes` of an object) as a tuple in the order of
+    `names`, fetched in C: a row for COPY from values by column name, a state from a stored row."""
+    get = attrgetter(*names) if attributes else itemgetter(*names)
+    if len(names) == 1:  # a single name gives the bare value
+        return lambda obj: (get(obj),)
+    return get
 
 
 def by_column(columns: Sequence[str], records: Sequence[Record]) -> dict[str, list[Any]]:

@@ -15,14 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import Enum
-from operator import attrgetter, itemgetter
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..tables import Record, StateTable
+from ..tables import Record, StateTable, getter
 from .core import StoredEvent, versions
 
 S = TypeVar("S")
 Row = Mapping[str, Any]  # a stored row, read by column name
+Key = tuple[str, ...]  # an entity's key: the values of its table's key columns
+Events = Sequence[StoredEvent]  # an entity's events from its cutoff on
 BEGINNING = datetime.min.replace(tzinfo=UTC)  # a cutoff before every event: fold everything
 
 
@@ -55,14 +56,7 @@ class TableFold(Protocol):
     @property
     def start(self) -> Start: ...
 
-    def resume(
-        self,
-        key: tuple[str, ...],
-        start: Sequence[Row],
-        cutoff: datetime,
-        events: Sequence[StoredEvent],
-        out: Written,
-    ) -> None:
+    def resume(self, key: Key, start: Sequence[Row], cutoff: datetime, events: Events, out: Written) -> None:
         """Fold `events` (all of the entity's from `cutoff` on) from the rows `start` selects, into `out`."""
         ...
 
@@ -84,14 +78,6 @@ def fold_all(fold: TableFold, key: Sequence[str], events: Sequence[StoredEvent])
     out = Written()
     fold.resume(tuple(key), (), BEGINNING, events, out)
     return out.rows
-
-
-def getter(names: Sequence[str], *, attributes: bool = False) -> Callable[[Any], tuple[Any, ...]]:
-    """Values by name (keys of a row, or `attributes` of an object) as a tuple, fetched in C."""
-    get = attrgetter(*names) if attributes else itemgetter(*names)
-    if len(names) == 1:  # a single name gives the bare value
-        return lambda obj: (get(obj),)
-    return get
 
 
 class VersionsFold(Generic[S]):
@@ -122,14 +108,7 @@ class VersionsFold(Generic[S]):
         """The state a stored row holds, by column name."""
         return self.state(*self._from_row(row))
 
-    def resume(
-        self,
-        key: tuple[str, ...],
-        start: Sequence[Row],
-        cutoff: datetime,
-        events: Sequence[StoredEvent],
-        out: Written,
-    ) -> None:
+    def resume(self, key: Key, start: Sequence[Row], cutoff: datetime, events: Events, out: Written) -> None:
         """New versions of every series from its starting row; that row now ends where they begin."""
         if self.part is None:
             self._series(out, key, start[0] if start else None, events)

@@ -10,7 +10,7 @@ from trustline.shared.events.schemas import VulnerabilityDetected, Vulnerability
 
 from ..tables import CYCLES
 from .core import StoredEvent, in_fold_order, values
-from .protocol import Row, Start, Written
+from .protocol import Events, Key, Row, Start, Written
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +90,7 @@ class CycleFold:
     table = CYCLES
     start = Start.LATEST_PART
 
-    def resume(
-        self,
-        key: tuple[str, ...],
-        start: Sequence[Row],
-        cutoff: datetime,
-        events: Sequence[StoredEvent],
-        out: Written,
-    ) -> None:
+    def resume(self, key: Key, start: Sequence[Row], cutoff: datetime, events: Events, out: Written) -> None:
         """New cycle versions from the cutoff on (see the class)."""
         asset_id, vuln_id = key
         marks = sorted(start, key=lambda r: r["valid_from"])
