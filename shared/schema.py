@@ -1,4 +1,5 @@
-"""Table definitions: the single source for migrations and queries."""
+"""Table definitions: what the migrations build (tests/integration/test_schema.py compares the migrated
+database with this metadata) and where the ingest writers and folds take their column lists from."""
 
 from __future__ import annotations
 

@@ -16,25 +16,11 @@ from starlette.types import ASGIApp
 from trustline.cli.local.devstack import DevStack
 from trustline.ingest.topics import ensure_topics
 from trustline.shared.migrations import upgrade
+from trustline.shared.schema import metadata
 from trustline.shared.settings import Settings
 
-STATE_TABLES = (
-    "raw_events",
-    "raw_event_keys",
-    "asset_versions",
-    "vuln_cycle_versions",
-    "edr_versions",
-    "identity_versions",
-    "mfa_factor_versions",
-    "cloud_check_versions",
-    "incident_versions",
-    "risk_acceptance_audit",
-    "risk_acceptances",
-    "metric_samples",
-    "snapshots",
-    "api_keys",
-    "demo_history",
-)
+# Every table of the schema, referencing tables first (TRUNCATE of a table needs those that refer to it).
+STATE_TABLES = tuple(t.name for t in reversed(metadata.sorted_tables))
 
 
 async def truncate_all(dsn: str) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from trustline.shared.events import Event
+from trustline.shared.events.schemas import _Data
+from trustline.shared.sql import Query, fetch
 
 from .folds.core import StoredEvent, events_by_key
 
@@ -16,19 +17,28 @@ from .folds.core import StoredEvent, events_by_key
 _DATA_UNLESS_OURS = "CASE WHEN r.received_at = now() THEN NULL ELSE r.data::text END AS data"
 _DATA = "r.data::text AS data"
 
-Fresh = Mapping[tuple[str, str], Event]
+Fresh = Mapping[tuple[str, str], _Data]  # the payloads of the events this transaction stored
+
+
+class EventsQuery:
+    """A statement selecting key, time, source, id, type and `{data}` from raw_events r, in two forms:
+    with the data of this transaction's rows left out, and with all of it."""
+
+    def __init__(self, sql: str) -> None:
+        self.unless_ours = Query(sql.format(data=_DATA_UNLESS_OURS))
+        self.full = Query(sql.format(data=_DATA))
 
 
 async def fetch_events(
-    conn: asyncpg.Connection, sql: str, *args: Any, fresh: Fresh
+    conn: asyncpg.Connection, query: EventsQuery, /, *, fresh: Fresh, **values: Any
 ) -> dict[str, list[StoredEvent]]:
-    """Run `sql` (selecting key, time, source, id, type and `{data}` from raw_events r), per key.
+    """Run `query` with `values` bound by name; the stored events per key.
 
-    `fresh` holds the events this transaction stored, by (source, id).
+    `fresh` holds the payloads of the events this transaction stored, by (source, id).
     """
-    rows = await conn.fetch(sql.format(data=_DATA_UNLESS_OURS), *args)
+    rows = await fetch(conn, query.unless_ours, **values)
     if any(r["data"] is None and (r["source"], r["id"]) not in fresh for r in rows):
         # Written by another transaction that started in the same microsecond, or by an earlier call in
         # this one: read everything in full rather than guess.
-        rows = await conn.fetch(sql.format(data=_DATA), *args)
-    return events_by_key(rows, {k: ev.data for k, ev in fresh.items()})
+        rows = await fetch(conn, query.full, **values)
+    return events_by_key(rows, fresh)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from trustline.shared.events.schemas import AssetObserved, AssetRetired
 
-from .core import StoredEvent, values, versions
+from ..tables import ASSETS, Record
+from .core import StoredEvent
+from .protocol import VersionsFold, fold_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ def step(state: AssetState | None, ev: StoredEvent) -> AssetState | None:
     return state
 
 
-def fold_asset(asset_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+FOLD = VersionsFold(ASSETS, AssetState, step)
+
+
+def fold_asset(asset_id: str, events: Sequence[StoredEvent]) -> list[Record]:
     """Rows of asset_versions for one asset."""
-    return [(asset_id, v.valid_from, v.valid_to, *values(v.state)) for v in versions(events, step)]
+    return fold_all(FOLD, (asset_id,), events)

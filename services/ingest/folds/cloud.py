@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from trustline.shared.events.schemas import CloudEvaluated
 
-from .core import StoredEvent, values, versions
+from ..tables import CHECKS, Record
+from .core import StoredEvent
+from .protocol import VersionsFold, fold_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,9 @@ def step(state: CheckState | None, ev: StoredEvent) -> CheckState | None:
     return CheckState(d.status, d.severity, d.provider, d.account, d.region, d.framework, ev.time)
 
 
-def fold_check(resource_id: str, control_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+FOLD = VersionsFold(CHECKS, CheckState, step)
+
+
+def fold_check(resource_id: str, control_id: str, events: Sequence[StoredEvent]) -> list[Record]:
     """Rows of cloud_check_versions for one (resource, control)."""
-    return [
-        (resource_id, control_id, v.valid_from, v.valid_to, *values(v.state)) for v in versions(events, step)
-    ]
+    return fold_all(FOLD, (resource_id, control_id), events)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -56,8 +57,11 @@ def values(obj: Any) -> tuple[Any, ...]:
     """
     get = _getters.get(type(obj))
     if get is None:
-        names = tuple(f.name for f in fields(obj))
-        get = _getters[type(obj)] = lambda o: tuple(getattr(o, n) for n in names)
+        names = [f.name for f in fields(obj)]
+        # attrgetter of several names returns a tuple (built in C); of one name, the bare value.
+        get = _getters[type(obj)] = (
+            attrgetter(*names) if len(names) > 1 else lambda o: (getattr(o, names[0]),)
+        )
     return get(obj)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from trustline.shared.events.schemas import EdrEvent
 
-from .core import StoredEvent, versions
+from ..tables import EDR, Record
+from .core import StoredEvent
+from .protocol import VersionsFold, fold_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +33,9 @@ def step(state: EdrState | None, ev: StoredEvent) -> EdrState | None:
     return replace(base, last_healthy_at=ev.time) if d.healthy else state
 
 
-def fold_edr(asset_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+FOLD = VersionsFold(EDR, EdrState, step)
+
+
+def fold_edr(asset_id: str, events: Sequence[StoredEvent]) -> list[Record]:
     """Rows of edr_versions for one asset."""
-    return [
-        (asset_id, v.valid_from, v.valid_to, v.state.last_healthy_at, v.state.uninstalled_at)
-        for v in versions(events, step)
-    ]
+    return fold_all(FOLD, (asset_id,), events)

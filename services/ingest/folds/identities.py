@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from trustline.shared.events.schemas import IdentityDeactivated, IdentityObserved, MfaEvent
 
-from .core import StoredEvent, versions
+from ..tables import FACTORS, IDENTITIES, Record
+from .core import StoredEvent
+from .protocol import VersionsFold, fold_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +50,14 @@ def factor_key(d: MfaEvent) -> str:
     return d.factor_id or d.factor_type
 
 
-def fold_identity(
-    user_id: str, events: Iterable[StoredEvent]
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _factor_of(ev: StoredEvent) -> str | None:
+    return factor_key(ev.data) if isinstance(ev.data, MfaEvent) else None
+
+
+IDENTITY_FOLD = VersionsFold(IDENTITIES, IdentityState, _identity_step)
+FACTOR_FOLD = VersionsFold(FACTORS, FactorState, _factor_step, part=_factor_of)
+
+
+def fold_identity(user_id: str, events: Sequence[StoredEvent]) -> tuple[list[Record], list[Record]]:
     """Rows of identity_versions and of mfa_factor_versions for one user."""
-    events = list(events)
-    identity = [
-        (user_id, v.valid_from, v.valid_to, v.state.privileged, v.state.business_unit, v.state.active)
-        for v in versions(events, _identity_step)
-    ]
-    by_factor: dict[str, list[StoredEvent]] = defaultdict(list)
-    for ev in events:
-        if isinstance(ev.data, MfaEvent):
-            by_factor[factor_key(ev.data)].append(ev)
-    factors = [
-        (user_id, key, v.valid_from, v.valid_to, v.state.factor_type, v.state.enrolled)
-        for key in sorted(by_factor)
-        for v in versions(by_factor[key], _factor_step)
-    ]
-    return identity, factors
+    return fold_all(IDENTITY_FOLD, (user_id,), events), fold_all(FACTOR_FOLD, (user_id,), events)

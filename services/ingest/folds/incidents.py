@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from trustline.shared.events.schemas import IncidentEvent
 
-from .core import StoredEvent, values, versions
+from ..tables import INCIDENTS, Record
+from .core import StoredEvent
+from .protocol import VersionsFold, fold_all
 
 STAGES = ("opened", "acknowledged", "contained", "restored", "resolved")
 
@@ -39,6 +40,9 @@ def step(state: IncidentState | None, ev: StoredEvent) -> IncidentState | None:
     return replace(new, severity=d.severity) if d.severity is not None else new
 
 
-def fold_incident(incident_id: str, events: Iterable[StoredEvent]) -> list[tuple[Any, ...]]:
+FOLD = VersionsFold(INCIDENTS, IncidentState, step)
+
+
+def fold_incident(incident_id: str, events: Sequence[StoredEvent]) -> list[Record]:
     """Rows of incident_versions for one incident."""
-    return [(incident_id, v.valid_from, v.valid_to, *values(v.state)) for v in versions(events, step)]
+    return fold_all(FOLD, (incident_id,), events)

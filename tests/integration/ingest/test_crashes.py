@@ -19,7 +19,7 @@ from tests.conftest import eventually
 from tests.helpers import clean_env, cloudevent, produce
 from trustline.cli.local.postgres import EmbeddedPostgres
 from trustline.ingest.domains import CYCLES
-from trustline.ingest.store import refold
+from trustline.ingest.resume import refold
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -27,6 +27,9 @@ SCENARIO = [
     ev("vulnerability.detected", T - 30 * D, asset_id="a1", vulnerability_id="v1", severity="critical"),
     ev("vulnerability.remediated", T - 25 * D, asset_id="a1", vulnerability_id="v1"),
     ev("vulnerability.detected", T - 10 * D, asset_id="a1", vulnerability_id="v1", severity="low"),
+    # Resume edges when they arrive late: a detection inside the closed first cycle, a remediation before it.
+    ev("vulnerability.detected", T - 27 * D, asset_id="a1", vulnerability_id="v1", severity="medium"),
+    ev("vulnerability.remediated", T - 45 * D, asset_id="a1", vulnerability_id="v1"),
     ev("vulnerability.detected", T - 3 * D, asset_id="a2", vulnerability_id="v2", severity="medium"),
     ev("vulnerability.remediated", T - 60 * D, asset_id="a1", vulnerability_id="v3"),
     ev("edr.heartbeat", T - 2 * H, asset_id="a1"),
@@ -37,6 +40,7 @@ SCENARIO = [
     ev("mfa.enrolled", T - 8 * D, user_id="u1", factor_type="totp"),
     ev("mfa.enrolled", T - 7 * D, user_id="u1", factor_type="fido2", factor_id="k"),
     ev("mfa.removed", T - 6 * D, user_id="u1", factor_type="fido2", factor_id="k"),
+    ev("mfa.enrolled", T - 4 * D, user_id="u1", factor_type="fido2", factor_id="k"),  # re-enrolled
     ev("identity.observed", T - 9 * D, user_id="u2", business_unit="payments"),
     ev("identity.deactivated", T - D, user_id="u2"),
     ev("cloud.evaluated", T - 3 * D, resource_id="r", control_id="c", status="fail", severity="high", provider="aws"),
