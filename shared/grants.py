@@ -19,8 +19,9 @@ import asyncpg
 from .settings import Settings
 
 _READ_APPEND = frozenset({"SELECT", "INSERT"})
-# A refold closes an entity's current version (its valid_to) and replaces its later versions; nothing
-# else of a version is ever rewritten.
+# A refold closes an entity's current version (its valid_to) and replaces its later versions (a
+# vulnerability cycle whose remediation changes is deleted and written again whole); nothing else of a
+# version is ever rewritten in place.
 _VERSIONS = frozenset({"SELECT", "INSERT", "UPDATE (valid_to)", "DELETE"})
 
 TABLES: Mapping[str, frozenset[str]] = {
