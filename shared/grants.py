@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from .settings import Settings
+from .sql import Query, fetchrow, fetchval
 
 _READ_APPEND = frozenset({"SELECT", "INSERT"})
 # A refold closes an entity's current version (its valid_to) and replaces its later versions (a
@@ -66,6 +67,13 @@ FUNCTIONS: Mapping[str, frozenset[str]] = {
 }
 
 
+_ROLE = Query(
+    "SELECT r.rolsuper, pg_has_role(r.oid, current_user, 'MEMBER') AS owner_member, "
+    "r.rolname = current_user AS is_owner FROM pg_roles r WHERE r.rolname = :role"
+)
+_MAY_CREATE = Query("SELECT has_schema_privilege(:role, current_schema(), 'CREATE')")
+
+
 class GrantError(RuntimeError):
     """The services' role cannot be confined as the map says."""
 
@@ -107,11 +115,7 @@ def _privileges(privileges: frozenset[str]) -> str:
 
 async def _check_role(conn: asyncpg.Connection, role: str, report: GrantReport, *, strict: bool) -> bool:
     """False when the role is the owner itself (nothing to confine); raises or notes what undermines it."""
-    row = await conn.fetchrow(
-        "SELECT r.rolsuper, pg_has_role(r.oid, current_user, 'MEMBER') AS owner_member, "
-        "r.rolname = current_user AS is_owner FROM pg_roles r WHERE r.rolname = $1",
-        role,
-    )
+    row = await fetchrow(conn, _ROLE, role=role)
     if row is None:
         raise GrantError(
             f"the services' role {role} does not exist: create it (CREATE ROLE {role} LOGIN PASSWORD '...') "
@@ -137,7 +141,7 @@ async def _confine_schema(conn: asyncpg.Connection, role: str, report: GrantRepo
     schema = _ident(await conn.fetchval("SELECT current_schema()"))
     await conn.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM {_ident(role)}")
     await conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {_ident(role)}")
-    if not await conn.fetchval("SELECT has_schema_privilege($1, current_schema(), 'CREATE')", role):
+    if not await fetchval(conn, _MAY_CREATE, role=role):
         return
     # Before PostgreSQL 15 everybody may create in `public`: take that away when we own the schema.
     if await conn.fetchval(
@@ -145,7 +149,7 @@ async def _confine_schema(conn: asyncpg.Connection, role: str, report: GrantRepo
         "WHERE nspname = current_schema()"
     ):
         await conn.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC")
-    if await conn.fetchval("SELECT has_schema_privilege($1, current_schema(), 'CREATE')", role):
+    if await fetchval(conn, _MAY_CREATE, role=role):
         problem = f"{role} may still create objects in schema {schema} (granted to PUBLIC by its owner)"
         if strict:
             raise GrantError(problem)

@@ -14,6 +14,7 @@ from typing import Literal
 
 from trustline.shared.db import connect
 from trustline.shared.settings import Settings
+from trustline.shared.sql import Fragment, Query, execute, fetchrow
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,24 @@ class HistoryWindow:
     backfilled: bool  # the daily metric history of the window is written
 
 
-_KEY = "seed = $1 AND assets = $2 AND identities = $3 AND days = $4"
+_KEY = Fragment(
+    "seed = :seed AND assets = :assets AND identities = :identities AND days = :days",
+    needs=("seed", "assets", "identities", "days"),
+)
+_CLAIM = Query(
+    "INSERT INTO demo_history (seed, assets, identities, days, start_at, end_at) "
+    "VALUES (:seed, :assets, :identities, :days, :start_at, :end_at) ON CONFLICT DO NOTHING"
+)
+_WINDOW = Query(
+    "SELECT start_at, end_at, stored_at IS NOT NULL AS stored, "
+    f"backfilled_at IS NOT NULL AS backfilled FROM demo_history WHERE {_KEY}"
+)
+# The column is one of two names chosen by code, never a caller's text.
+_MARK = {c: Query(f"UPDATE demo_history SET {c} = :now WHERE {_KEY}") for c in ("stored_at", "backfilled_at")}
+
+
+def _named(key: tuple[int, int, int, int]) -> dict[str, int]:
+    return dict(zip(("seed", "assets", "identities", "days"), key, strict=True))
 
 
 async def claim(settings: Settings, key: tuple[int, int, int, int], now: datetime) -> HistoryWindow:
@@ -34,18 +52,9 @@ async def claim(settings: Settings, key: tuple[int, int, int, int], now: datetim
     end = now.astimezone(UTC).replace(microsecond=0)
     conn = await connect(settings)
     try:
-        await conn.execute(
-            "INSERT INTO demo_history (seed, assets, identities, days, start_at, end_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            *key,
-            end - timedelta(days=key[3]),
-            end,
-        )
-        row = await conn.fetchrow(
-            "SELECT start_at, end_at, stored_at IS NOT NULL AS stored, "
-            f"backfilled_at IS NOT NULL AS backfilled FROM demo_history WHERE {_KEY}",
-            *key,
-        )
+        await execute(conn, _CLAIM, **_named(key), start_at=end - timedelta(days=key[3]), end_at=end)
+        row = await fetchrow(conn, _WINDOW, **_named(key))
+        assert row is not None  # claimed just above
     finally:
         await conn.close()
     return HistoryWindow(row["start_at"], row["end_at"], row["stored"], row["backfilled"])
@@ -58,6 +67,6 @@ async def mark(
     column = {"stored": "stored_at", "backfilled": "backfilled_at"}[what]
     conn = await connect(settings)
     try:
-        await conn.execute(f"UPDATE demo_history SET {column} = $5 WHERE {_KEY}", *key, now)
+        await execute(conn, _MARK[column], **_named(key), now=now)
     finally:
         await conn.close()

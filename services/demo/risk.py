@@ -10,8 +10,11 @@ from trustline.shared.policy import Policy
 from trustline.shared.risk import service as registry
 from trustline.shared.risk.models import AcceptanceCreate, Scope
 from trustline.shared.settings import Settings
+from trustline.shared.sql import Query, fetchval
 
 from .events import DemoEvent
+
+_SEEDED = Query("SELECT count(*) FROM risk_acceptances WHERE requested_by = :requester")
 
 REQUESTER, APPROVER = "alice@demo", "bob@demo"
 
@@ -57,7 +60,7 @@ async def seed_acceptances(settings: Settings, found: Findings, now: datetime) -
     """Propose and decide a few acceptances, once (nothing when the register holds demo entries already)."""
     conn = await connect(settings)
     try:
-        if await conn.fetchval("SELECT count(*) FROM risk_acceptances WHERE requested_by = $1", REQUESTER):
+        if await fetchval(conn, _SEEDED, requester=REQUESTER):
             return 0
         plans: list[tuple[AcceptanceCreate, str]] = []
         for severity, days, decision in (

@@ -9,11 +9,13 @@ as an audit trail.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal
 
 import asyncpg
+
+from trustline.shared.sql import Query, execute, fetch
 
 Action = Literal["skip", "quarantine"]
 Position = tuple[str, int, int]  # topic, partition, offset
@@ -36,20 +38,19 @@ class OverrideExists(ValueError):
     """That record already has an override."""
 
 
+_COLUMNS = 'topic, partition, "offset", action, reason, requested_by, requested_at'
+_INSERT = Query(
+    f"INSERT INTO ingest_overrides ({_COLUMNS}) "
+    "VALUES (:topic, :partition, :offset, :action, :reason, :requested_by, :requested_at)"
+)
+_OF_TOPICS = Query(f"SELECT {_COLUMNS} FROM ingest_overrides WHERE topic = ANY(:topics::text[])")
+_ALL = Query(f"SELECT {_COLUMNS} FROM ingest_overrides ORDER BY requested_at DESC")
+
+
 async def request(conn: asyncpg.Connection, override: Override) -> None:
     """Record an override; OverrideExists when that record already has one."""
     try:
-        await conn.execute(
-            'INSERT INTO ingest_overrides (topic, partition, "offset", action, reason, requested_by, '
-            "requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            override.topic,
-            override.partition,
-            override.offset,
-            override.action,
-            override.reason,
-            override.requested_by,
-            override.requested_at,
-        )
+        await execute(conn, _INSERT, **asdict(override))
     except asyncpg.UniqueViolationError as exc:
         where = f"{override.topic}[{override.partition}]@{override.offset}"
         raise OverrideExists(f"{where} already has an override") from exc
@@ -57,18 +58,10 @@ async def request(conn: asyncpg.Connection, override: Override) -> None:
 
 async def for_topics(conn: asyncpg.Connection, topics: Sequence[str]) -> dict[Position, Override]:
     """Every override of the given topics, by position (the table stays small: one row per decision)."""
-    rows = await conn.fetch(
-        'SELECT topic, partition, "offset", action, reason, requested_by, requested_at '
-        "FROM ingest_overrides WHERE topic = ANY($1::text[])",
-        list(topics),
-    )
-    return {(r["topic"], r["partition"], r["offset"]): Override(*r.values()) for r in rows}
+    rows = await fetch(conn, _OF_TOPICS, topics=list(topics))
+    return {(r["topic"], r["partition"], r["offset"]): Override(**dict(r)) for r in rows}
 
 
 async def list_overrides(conn: asyncpg.Connection) -> list[Override]:
     """Every override, newest first."""
-    rows = await conn.fetch(
-        'SELECT topic, partition, "offset", action, reason, requested_by, requested_at '
-        "FROM ingest_overrides ORDER BY requested_at DESC"
-    )
-    return [Override(*r.values()) for r in rows]
+    return [Override(**dict(r)) for r in await fetch(conn, _ALL)]

@@ -1,4 +1,4 @@
-"""Every statement of the metric, registry, key, drill-down, KPI and aggregator modules binds by name.
+"""Every statement of the package binds by name.
 
 Read from the checkout and from the imported modules: no call goes to the driver's positional API
 (`conn.fetch("... $1", x)`), every `Query` and `Fragment` compiled without a positional `$n` (a leftover
@@ -21,16 +21,12 @@ import pytest
 from trustline.shared.sql import Fragment, ParameterError, Query, names_in
 
 ROOT = Path(__file__).resolve().parents[2]
-# The modules whose SQL binds by name (the ingest writers are converted on their own).
+# Every module of the package binds by name, except the helper itself and Alembic's migrations (DDL).
 BOUND_BY_NAME = sorted(
-    [
-        *(ROOT / "shared" / "metrics").glob("*.py"),
-        *(ROOT / "shared" / "risk").glob("*.py"),
-        ROOT / "shared" / "auth" / "keys.py",
-        ROOT / "services" / "api" / "gaps" / "service.py",
-        ROOT / "services" / "api" / "kpis" / "service.py",
-        *(ROOT / "services" / "aggregator").glob("*.py"),
-    ]
+    path
+    for folder in (ROOT / "shared", ROOT / "services")
+    for path in folder.rglob("*.py")
+    if path != ROOT / "shared" / "sql.py" and "migrations" not in path.parts and path.name != "__main__.py"
 )
 # asyncpg's methods that take a statement and positional arguments.
 _DRIVER = frozenset({"fetch", "fetchrow", "fetchval", "execute", "executemany", "cursor", "prepare"})
@@ -44,11 +40,15 @@ def module_name(path: Path) -> str:
 
 
 def driver_calls(source: str) -> list[str]:
-    """Calls such as `conn.fetch(...)` that hand a statement to the driver by position."""
+    """Calls such as `conn.fetch("... $1", x)` that hand the driver a statement and arguments by position
+    (a statement without arguments, say DDL, binds nothing)."""
     return [
         f"line {node.lineno}: .{node.func.attr}(...)"
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _DRIVER
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _DRIVER
+        and len(node.args) > 1
     ]
 
 
