@@ -37,10 +37,12 @@ TABLES: Mapping[str, frozenset[str]] = {
     "mfa_factor_versions": _VERSIONS,
     "cloud_check_versions": _VERSIONS,
     "incident_versions": _VERSIONS,
-    # A snapshot replaces an earlier one at the same instant; pruning deletes old ones (their samples
-    # go with them by cascade, or with their day's partition).
+    # A snapshot replaces an earlier one at the same instant; pruning deletes old ones. A value interval
+    # is closed when its series changes (or split when a backfill lands inside it); pruning deletes the
+    # intervals no kept snapshot reads, and the series no interval names.
     "snapshots": frozenset({"SELECT", "INSERT", "DELETE"}),
-    "metric_samples": _READ_APPEND,
+    "metric_series": frozenset({"SELECT", "INSERT", "DELETE"}),
+    "metric_values": frozenset({"SELECT", "INSERT", "DELETE", "UPDATE (valid_to)"}),
     # Acceptances change status; their audit trail is only ever appended to.
     "risk_acceptances": frozenset(
         {
@@ -58,11 +60,12 @@ TABLES: Mapping[str, frozenset[str]] = {
     "ingest_overrides": _READ_APPEND,
 }
 # An identity column draws from its sequence without any privilege on it.
-SEQUENCES: Mapping[str, frozenset[str]] = {"risk_acceptance_audit_seq_seq": frozenset()}
+SEQUENCES: Mapping[str, frozenset[str]] = {
+    "risk_acceptance_audit_seq_seq": frozenset(),
+    "metric_series_id_seq": frozenset(),
+}
 FUNCTIONS: Mapping[str, frozenset[str]] = {
     "trustline_create_raw_events_partitions": frozenset({"EXECUTE"}),
-    "trustline_create_metric_samples_partition": frozenset({"EXECUTE"}),
-    "trustline_drop_metric_samples_partitions": frozenset({"EXECUTE"}),
     "trustline_append_only": frozenset(),  # a trigger function: nobody calls it
 }
 

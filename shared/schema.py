@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -261,19 +262,31 @@ snapshots = Table(
     Column("writer", Text, nullable=False),  # which aggregator (or backfill) wrote it
 )
 
-# One row per exported sample of a snapshot: the metric history, partitioned by day so that
-# retention drops whole partitions.
-metric_samples = Table(
-    "metric_samples",
+# The metric history stores change. Each series (family and labels) is named once; each interval over
+# which it keeps one value, or one straight line (`slope` per second: ages and debt move with the clock
+# alone), is one row. A series' value at a stored snapshot `at` comes from the interval containing `at`:
+# `value + slope x (at - valid_from)`. An open interval (valid_to NULL) holds the newest value.
+metric_series = Table(
+    "metric_series",
     metadata,
-    Column(
-        "snapshot_at", DateTime(timezone=True), ForeignKey("snapshots.at", ondelete="CASCADE"), nullable=False
-    ),
+    Column("id", Integer, Identity(always=False), primary_key=True),
     Column("name", Text, nullable=False),
     Column("labels", JSONB, nullable=False),
+    UniqueConstraint("name", "labels"),
+)
+
+metric_values = Table(
+    "metric_values",
+    metadata,
+    Column("series_id", Integer, ForeignKey("metric_series.id"), primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
     Column("value", Float, nullable=False),
-    Index(None, "snapshot_at", "name"),
-    postgresql_partition_by="RANGE (snapshot_at)",
+    Column("slope", Float, nullable=False, server_default=text("0")),
+    CheckConstraint("valid_to > valid_from", name="interval"),
+    Index("ix_metric_values_interval", text("tstzrange(valid_from, valid_to)"), postgresql_using="gist"),
+    Index(None, "valid_to"),
+    Index(None, "valid_from"),
 )
 
 # The demo organisation's past, once per set of options: the window its history events cover (so a

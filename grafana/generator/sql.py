@@ -1,8 +1,9 @@
 """A PostgreSQL query target for Grafana panels (the SDK ships no builder for it) and the history SQL.
 
-The history lives in `snapshots` (one row per stored instant `at`) and `metric_samples` (snapshot_at,
-name, labels JSONB, value), partitioned by day on snapshot_at; each query filters on snapshot_at so
-PostgreSQL only reads the partitions of the dashboard's range, and keeps the last snapshot of each day.
+The history lives in `snapshots` (one row per stored instant `at`), `metric_series` (id, name, labels
+JSONB) and `metric_values` (series_id, valid_from, valid_to, value, slope): a series' value at a stored
+instant is `value + slope x seconds since valid_from` from the interval containing it, found through the
+interval's GiST index. Each query keeps the last snapshot of each day of the dashboard's range.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ def daily(columns: str, names: Sequence[str], *, series: str = "") -> str:
         "  SELECT max(at) AS at FROM snapshots WHERE $__timeFilter(at) GROUP BY date_trunc('day', at)\n"
         ")\n"
         f'SELECT d.at AS "time"{split}, {columns}\n'
-        "FROM days d JOIN metric_samples m ON m.snapshot_at = d.at\n"
-        f"WHERE $__timeFilter(m.snapshot_at) AND m.name IN ({_in(names)})\n"
+        "FROM days d JOIN LATERAL (\n"
+        "  SELECT s.name, s.labels, v.value + v.slope * date_part('epoch', d.at - v.valid_from) AS value\n"
+        "  FROM metric_values v JOIN metric_series s ON s.id = v.series_id\n"
+        f"  WHERE tstzrange(v.valid_from, v.valid_to) @> d.at AND s.name IN ({_in(names)})\n"
+        ") m ON true\n"
         f"GROUP BY {group}\n"
         f"ORDER BY {group}"
     )

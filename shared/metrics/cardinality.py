@@ -59,7 +59,7 @@ def _cap(samples: list[Sample], label: str, limit: int, score: Mapping[str, floa
     # A value really named `other` is never a kept slot: it joins the folded ones, so it appears once.
     ranked = sorted((v for v in score if v != OTHER), key=lambda v: (-score[v], v))
     kept = set(ranked[: limit - 1])
-    folded: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    folded: dict[tuple[str, tuple[tuple[str, str], ...]], Sample] = {}
     out: list[Sample] = []
     for s in samples:
         value = s.labels.get(label)
@@ -67,11 +67,15 @@ def _cap(samples: list[Sample], label: str, limit: int, score: Mapping[str, floa
             out.append(s)
             continue
         key = (s.name, tuple(sorted({**s.labels, label: OTHER}.items())))
-        if key not in folded:
-            folded[key] = s.value
-        elif s.name in _MAX_FAMILIES:
-            folded[key] = max(folded[key], s.value)
-        else:
-            folded[key] += s.value
-    out.extend(Sample(name, dict(labels), value) for (name, labels), value in folded.items())
+        folded[key] = _combine(folded.get(key), s)
+    out.extend(Sample(name, dict(labels), s.value, s.slope) for (name, labels), s in folded.items())
     return Capped(out, len(ranked) - len(kept))
+
+
+def _combine(into: Sample | None, s: Sample) -> Sample:
+    """Two samples folded into one: the larger for a max family (with its slope), else their sum."""
+    if into is None:
+        return s
+    if s.name in _MAX_FAMILIES:
+        return s if s.value > into.value else into
+    return Sample(s.name, s.labels, into.value + s.value, into.slope + s.slope)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 # Upper bounds (seconds) shared by every duration histogram of the contract.
@@ -27,11 +27,18 @@ WINDOWS: Final[dict[Window, int]] = {"7d": 7 * 86400, "30d": 30 * 86400, "90d": 
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One exported sample: full metric name (with any _bucket/_sum/_count suffix), labels, value."""
+    """One exported sample: full metric name (with any _bucket/_sum/_count suffix), labels, value.
+
+    `slope` says how the value moves with the clock alone, per second, while the estate does not change
+    (1 for an age or a timestamp, the number of breached findings for a debt, 0 for counts). The history
+    uses it to store such a value once per change rather than once per snapshot; it is not exported
+    and two samples that differ only in it are equal.
+    """
 
     name: str
     labels: Mapping[str, str]
     value: float
+    slope: float = field(default=0.0, compare=False)
 
 
 def histogram(

@@ -70,7 +70,7 @@ async def evaluate(conn: asyncpg.Connection, *, at: datetime, policy: Policy, ca
         *await posture_samples(conn, at=at, policy=policy),
         *await incident_samples(conn, at=at),
         *await source_samples(conn, at=at),
-        Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp()),
+        Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp(), slope=1.0),
     ]
     units = cap_business_units(samples, caps.business_units)
     sources = cap_sources(units.samples, caps.sources)

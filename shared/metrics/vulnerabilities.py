@@ -133,6 +133,7 @@ def open_samples(rows: Sequence[Any]) -> list[Sample]:
             out.append(Sample("trustline_vulnerabilities_open", {**labels, "sla_status": status}, float(n)))
         for bucket, n in zip(_AGE_BUCKETS, o.ages, strict=True):
             out.append(Sample("trustline_vulnerability_backlog", {**labels, "age_bucket": bucket}, float(n)))
-        out.append(Sample("trustline_security_debt_seconds", labels, o.debt))
-        out.append(Sample("trustline_vulnerability_oldest_open_age_seconds", labels, o.oldest))
+        # Each breached cycle adds a second of debt per second; the oldest open cycle ages with the clock.
+        out.append(Sample("trustline_security_debt_seconds", labels, o.debt, slope=float(o.status[1])))
+        out.append(Sample("trustline_vulnerability_oldest_open_age_seconds", labels, o.oldest, slope=1.0))
     return out

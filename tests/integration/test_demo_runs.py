@@ -16,6 +16,7 @@ from trustline.cli.demo_backfill import daily_backfill
 from trustline.demo.run import DemoOptions, run_demo
 from trustline.ingest.worker import run_worker
 from trustline.shared.metrics.snapshot import compute_snapshot
+from trustline.shared.metrics.store import samples_at
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 
@@ -24,10 +25,7 @@ OPTIONS = DemoOptions(seed=5, assets=150, identities=100, history_days=6, rate=1
 
 
 async def _stored_samples(db: asyncpg.Connection, at: object) -> dict[tuple[str, str], float]:
-    rows = await db.fetch(
-        "SELECT name, labels::text AS labels, value FROM metric_samples WHERE snapshot_at = $1", at
-    )
-    return {(r["name"], json.dumps(json.loads(r["labels"]), sort_keys=True)): r["value"] for r in rows}
+    return {(s.name, json.dumps(dict(s.labels), sort_keys=True)): s.value for s in await samples_at(db, at)}
 
 
 async def test_a_second_run_sends_no_history_again_and_backfills_once(

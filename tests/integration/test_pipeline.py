@@ -19,6 +19,7 @@ from tests.conftest import eventually, serve_api
 from tests.helpers import Series, cloudevent, names_with, parse_metrics, produce, sample
 from trustline.aggregator.loop import snapshot_at
 from trustline.ingest.worker import run_worker
+from trustline.shared.metrics.store import samples_at
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 
@@ -219,18 +220,19 @@ async def test_live_snapshot_sees_what_came_after_t(
     await eventually(all_stored)
     now = datetime.now(UTC)
     await snapshot_at(settings, Policy(), now)
-    rows = await db.fetch(
-        "SELECT name, labels->>'sla' AS sla, value FROM metric_samples WHERE snapshot_at = $1 "
-        "AND labels->>'business_unit' = 'retail' AND labels->>'severity' = 'medium' AND labels->>'window' = '7d'",
-        now,
-    )
-    got = {(r["name"], r["sla"]): r["value"] for r in rows}
+    stored = await samples_at(db, now)
+    retail_medium = {"business_unit": "retail", "severity": "medium"}
+    got = {
+        (s.name, s.labels.get("sla")): s.value
+        for s in stored
+        if retail_medium.items() <= s.labels.items() and s.labels.get("window") == "7d"
+    }
     # CVE-3 closed at T+30min: 100 d 30 min after detection, far past the 90 d SLA.
     assert got[("trustline_patch_remediations", "missed")] == 1
     assert got[("trustline_time_to_patch_seconds_sum", None)] == 100 * 86400 + 1800
-    open_medium = await db.fetchval(
-        "SELECT count(*) FROM metric_samples WHERE snapshot_at = $1 AND name = 'trustline_vulnerabilities_open' "
-        "AND labels->>'business_unit' = 'retail' AND labels->>'severity' = 'medium'",
-        now,
-    )
-    assert open_medium == 0
+    open_medium = [
+        s
+        for s in stored
+        if s.name == "trustline_vulnerabilities_open" and retail_medium.items() <= s.labels.items()
+    ]
+    assert open_medium == []

@@ -4,7 +4,7 @@ use. The audit trail is append-only by privilege, not by courtesy."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from tests.scenario import D, T, ev, load
 from trustline.shared import grants
 from trustline.shared.metrics.samples import Sample
-from trustline.shared.metrics.store import partition_name, prune, write_snapshot
+from trustline.shared.metrics.store import prune, write_snapshot
 from trustline.shared.migrations import alembic_config, upgrade
 from trustline.shared.policy import Policy
 from trustline.shared.risk import service as registry
@@ -72,25 +72,27 @@ async def test_the_services_role_cannot_rewrite_the_audit_trail_or_change_the_sc
     assert await owner_db.fetchval("SELECT count(*) FROM risk_acceptance_audit WHERE actor = 'alice'") == 1
 
 
-async def test_partitions_come_and_go_through_the_owners_functions_only(
+async def test_partitions_come_through_the_owners_function_and_history_needs_no_ddl(
     clean: Settings, db: asyncpg.Connection, owner_db: asyncpg.Connection
 ) -> None:
-    # A month and a day nobody has written yet, by the services' role.
+    # A month nobody has written yet, by the services' role.
     await load(db, [ev("asset.observed", datetime(2003, 5, 17, tzinfo=UTC), asset_id="h1")])
-    at = datetime(2003, 5, 18, 6, tzinfo=UTC)
-    await write_snapshot(db, at=at, samples=[Sample("trustline_snapshot_timestamp_seconds", {}, 1.0)],
-                         seconds=0.0, writer="test")  # fmt: skip
     owners = await owner_db.fetch(
         "SELECT relname, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = ANY($1::text[])",
-        ["raw_events_p200305", partition_name(date(2003, 5, 18))],
+        ["raw_events_p200305"],
     )
-    assert {r["owner"] for r in owners} == {DEV_OWNER_ROLE} and len(owners) == 2
-    # The functions build names and bounds themselves and refuse nonsense.
+    assert {r["owner"] for r in owners} == {DEV_OWNER_ROLE} and len(owners) == 1
+    # The function builds names and bounds itself and refuses nonsense.
     with pytest.raises(asyncpg.RaiseError, match="outside 2000 to 2199"):
         await db.execute("SELECT trustline_create_raw_events_partitions(ARRAY[date '1999-12-01'])")
+    # The metric history needs no DDL: the services write a snapshot and prune it with their own grants.
+    at = datetime(2003, 5, 18, 6, tzinfo=UTC)
+    await write_snapshot(db, at=at, samples=[Sample("trustline_incidents_open", {"severity": "high"}, 1.0)],
+                         seconds=0.0, writer="test")  # fmt: skip
     removed = await prune(db, now=at + timedelta(days=2), full_resolution=D, retention=D)
     assert removed == 1
-    assert await db.fetchval("SELECT to_regclass($1)", partition_name(date(2003, 5, 18))) is None
+    assert await db.fetchval("SELECT count(*) FROM metric_values") == 0
+    assert await db.fetchval("SELECT count(*) FROM metric_series") == 0
 
 
 async def test_every_table_sequence_and_function_of_the_schema_is_in_the_privilege_map(

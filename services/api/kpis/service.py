@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections import defaultdict
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -63,7 +62,8 @@ KPI_FAMILIES = (
     "trustline_risk_acceptances_expiring_7d",
 )
 
-# For each step, the newest stored snapshot within (t - step, t], with its samples of the :families named.
+# For each step, the newest stored snapshot within (t - step, t], with the stored intervals of the
+# :families named that contain it (store.sample_of gives each one's value there).
 HISTORY_SQL = Query("""
 WITH points AS (
     SELECT t
@@ -74,8 +74,12 @@ chosen AS (
                  WHERE s.at <= p.t AND s.at > p.t - make_interval(secs => :step::float8)) AS at
     FROM points p
 )
-SELECT c.t, c.at, m.name, m.labels::text AS labels, m.value
-FROM chosen c LEFT JOIN metric_samples m ON m.snapshot_at = c.at AND m.name = ANY(:families::text[])
+SELECT c.t, c.at, m.name, m.labels::text AS labels, m.valid_from, m.value, m.slope
+FROM chosen c LEFT JOIN LATERAL (
+    SELECT s.name, s.labels, v.valid_from, v.value, v.slope
+    FROM metric_values v JOIN metric_series s ON s.id = v.series_id
+    WHERE tstzrange(v.valid_from, v.valid_to) @> c.at AND s.name = ANY(:families::text[])
+) m ON true
 ORDER BY c.t
 """)
 
@@ -178,7 +182,7 @@ async def history(*, conn: asyncpg.Connection, span: Span, window: Window, polic
     for r in rows:
         snap, samples = grouped[r["t"]]
         if r["name"] is not None:
-            samples.append(Sample(r["name"], json.loads(r["labels"]), r["value"]))
+            samples.append(store.sample_of(r, r["at"]))
         grouped[r["t"]] = (r["at"], samples)
     points = [
         HistoryPoint(

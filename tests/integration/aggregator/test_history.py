@@ -1,10 +1,11 @@
-"""Metric history: hourly downsampling, retention by dropped partitions, backfill, and one leader."""
+"""Metric history: hourly downsampling, retention, backfill, one leader, and the migrations of stored history."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
@@ -16,7 +17,7 @@ from tests.scenario import D, H, T, ev, load
 from trustline.aggregator.backfill import backfill
 from trustline.aggregator.loop import Aggregator
 from trustline.shared.metrics.samples import Sample
-from trustline.shared.metrics.store import partition_name, prune, write_snapshot
+from trustline.shared.metrics.store import prune, samples_at, write_snapshot
 from trustline.shared.migrations import alembic_config, upgrade
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
@@ -38,15 +39,20 @@ async def test_prune_keeps_one_snapshot_per_hour_then_nothing(
         now - D + 5 * M,
     ]
     for at in times:
-        await write_snapshot(db, at=at, samples=[Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp())],
-                             seconds=0.0, writer="test")  # fmt: skip
+        timestamp = Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp(), slope=1.0)
+        await write_snapshot(db, at=at, samples=[timestamp], seconds=0.0, writer="test")
     removed = await prune(db, now=now, full_resolution=timedelta(days=14), retention=timedelta(days=400))
     kept = [r["at"] for r in await db.fetch("SELECT at FROM snapshots ORDER BY at")]
     # 500 d: past retention. 20 d ago: the 5-minute-later one shares the first one's hour. Yesterday: all kept.
     assert kept == [now - 20 * D, now - 20 * D + 70 * M, now - D, now - D + 5 * M]
     assert removed == 2
-    assert await db.fetchval("SELECT to_regclass($1)", partition_name((now - 500 * D).date())) is None
-    assert await db.fetchval("SELECT count(*) FROM metric_samples") == 4
+    # The timestamp grows with the clock: one interval holds it from the first snapshot on, and each kept
+    # snapshot still reads its own instant.
+    assert await db.fetchval("SELECT count(*) FROM metric_values") == 1
+    for at in kept:
+        assert await samples_at(db, at) == [
+            Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp())
+        ]
 
 
 async def test_backfill_rewrites_history_under_a_new_policy(clean: Settings, db: asyncpg.Connection) -> None:
@@ -54,11 +60,16 @@ async def test_backfill_rewrites_history_under_a_new_policy(clean: Settings, db:
         db, [ev("vulnerability.detected", T - 10 * D, asset_id="h", vulnerability_id="v", severity="high")]
     )
     await backfill(clean, Policy(), start=T - 2 * D, end=T, step=D, console=Console(quiet=True))
-    query = (
-        "SELECT s.snapshot_at, s.value FROM metric_samples s WHERE s.name = 'trustline_vulnerabilities_open' "
-        "AND s.labels->>'sla_status' = 'breached' ORDER BY 1"
-    )
-    assert [(r["snapshot_at"], r["value"]) for r in await db.fetch(query)] == [
+
+    async def breached() -> list[tuple[object, float]]:
+        out = []
+        for at in [r["at"] for r in await db.fetch("SELECT at FROM snapshots ORDER BY at")]:
+            for s in await samples_at(db, at):
+                if s.name == "trustline_vulnerabilities_open" and s.labels["sla_status"] == "breached":
+                    out.append((at, s.value))
+        return out
+
+    assert await breached() == [
         (T - 2 * D, 0),
         (T - D, 0),
         (T, 0),
@@ -66,7 +77,7 @@ async def test_backfill_rewrites_history_under_a_new_policy(clean: Settings, db:
     strict = Policy.model_validate({"sla_days": {"critical": 3, "high": 8, "medium": 30, "low": 60}})
     await backfill(clean, strict, start=T - 2 * D, end=T, step=D, console=Console(quiet=True))
     # With an 8 d SLA the cycle (detected T-10d) is 8 d old at T-2d (not past it), 9 d at T-1d, 10 d at T.
-    assert [(r["snapshot_at"], r["value"]) for r in await db.fetch(query)] == [
+    assert await breached() == [
         (T - 2 * D, 0),
         (T - D, 1),
         (T, 1),
@@ -102,34 +113,50 @@ async def test_two_aggregators_one_writer_and_failover(clean: Settings, db: asyn
 
 
 async def test_migration_converts_stored_security_debt_to_seconds_and_back(
-    clean: Settings, db: asyncpg.Connection
+    clean: Settings, db: asyncpg.Connection, owner_db: asyncpg.Connection
 ) -> None:
     migration = importlib.import_module("trustline.shared.migrations.versions.0007_debt_seconds")
     cfg = alembic_config(clean)
     query = "SELECT name, labels->>'severity' AS severity, value FROM metric_samples ORDER BY name, 2"
     await asyncio.to_thread(command.downgrade, cfg, migration.down_revision)
     try:
-        # History written before the rename: debt in days, next to a family that must not change.
-        old = [
-            Sample("trustline_security_debt_days", {"business_unit": "retail", "severity": "high"}, 2.5),
-            Sample("trustline_security_debt_days", {"business_unit": "retail", "severity": "low"}, 0.0),
-            Sample("trustline_incidents_open", {"severity": "high"}, 3.0),
-        ]
-        await write_snapshot(db, at=T - D, samples=old, seconds=0.0, writer="test")
+        # History written before the rename (one sample per row, as the writer stored it then): debt in
+        # days, next to a family that must not change.
+        await write_samples_table(owner_db, T - D, [
+            ("trustline_security_debt_days", {"business_unit": "retail", "severity": "high"}, 2.5),
+            ("trustline_security_debt_days", {"business_unit": "retail", "severity": "low"}, 0.0),
+            ("trustline_incidents_open", {"severity": "high"}, 3.0),
+        ])  # fmt: skip
     finally:
         await asyncio.to_thread(upgrade, clean)
     # 2.5 d = 2.5 x 86400 s = 216000 s; 0 stays 0; the other family is untouched.
-    assert [tuple(r) for r in await db.fetch(query)] == [
+    assert sorted((s.name, s.labels["severity"], s.value) for s in await samples_at(db, T - D)) == [
         ("trustline_incidents_open", "high", 3.0),
         ("trustline_security_debt_seconds", "high", 216000.0),
         ("trustline_security_debt_seconds", "low", 0.0),
     ]
     await asyncio.to_thread(command.downgrade, cfg, migration.down_revision)
     try:
-        assert [tuple(r) for r in await db.fetch(query)] == [
+        # Revision 0007's table again (the history expanded back into samples), read by its owner.
+        assert [tuple(r) for r in await owner_db.fetch(query)] == [
             ("trustline_incidents_open", "high", 3.0),
             ("trustline_security_debt_days", "high", 2.5),
             ("trustline_security_debt_days", "low", 0.0),
         ]
     finally:
         await asyncio.to_thread(upgrade, clean)
+
+
+async def write_samples_table(
+    db: asyncpg.Connection, at: datetime, samples: list[tuple[str, dict[str, str], float]]
+) -> None:
+    """A snapshot as revisions 0001 to 0007 stored it: a marker and one `metric_samples` row per sample."""
+    await db.execute("SELECT trustline_create_metric_samples_partition($1::date)", at.date())
+    await db.execute(
+        "INSERT INTO snapshots (at, computed_at, duration_seconds, samples, writer) VALUES ($1, now(), 0, $2, 'old')",
+        at, len(samples),
+    )  # fmt: skip
+    await db.executemany(
+        "INSERT INTO metric_samples (snapshot_at, name, labels, value) VALUES ($1, $2, $3::jsonb, $4)",
+        [(at, name, json.dumps(labels), value) for name, labels, value in samples],
+    )

@@ -14,6 +14,7 @@ from tests.conftest import eventually
 from tests.helpers import names_with, sample
 from tests.scenario import D, H, T, ev, load, snapshot
 from trustline.aggregator.loop import Aggregator
+from trustline.shared.metrics.store import samples_at
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
 
@@ -65,11 +66,7 @@ async def test_the_leader_exports_how_many_label_values_it_folded(
         # 150 sources, cap 100: 99 keep a series, 51 fold. One business unit under a cap of 50: none.
         assert (folded("source"), folded("business_unit")) == (51, 0)
         at = await db.fetchval("SELECT max(at) FROM snapshots WHERE writer = 'capped'")
-        rows = await db.fetch(
-            "SELECT labels->>'source' AS source, value FROM metric_samples WHERE snapshot_at = $1 AND name = $2",
-            at, FRESHNESS,
-        )  # fmt: skip
-        stored = {r["source"]: r["value"] for r in rows}
+        stored = {s.labels["source"]: s.value for s in await samples_at(db, at) if s.name == FRESHNESS}
         # The 99 most recent (feed-000 .. feed-098) and `other`, holding the newest folded one: feed-099's,
         # 100 minutes before now.
         assert set(stored) == {f"feed-{i:03}" for i in range(99)} | {"other"}
