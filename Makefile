@@ -9,7 +9,7 @@ SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cks
 STAMP := $(VENV)/.installed-$(SOURCES_ID)
 
 .PHONY: install tools run stop test lint typecheck unit integration dashboards bench bench-p1 bench-p2 bench-p3 \
-	bench-p4 bench-p6 clean
+	bench-p4 bench-p6 bench-h1 clean
 
 install: $(STAMP)
 
@@ -60,7 +60,7 @@ dashboards: install
 	$(BIN)/python -m grafana.generator
 
 # Benchmarks (not tests): figures as ratios to a reference measured in the same run; see bench/README.md.
-bench: bench-p1 bench-p2 bench-p3 bench-p4 bench-p6
+bench: bench-p1 bench-p2 bench-p3 bench-p4 bench-p6 bench-h1
 
 P1_EVENTS ?= 100000
 bench-p1: install
@@ -78,6 +78,10 @@ bench-p4: install
 
 bench-p6: install
 	$(BIN)/python bench/p6_backfill.py
+
+H1_SNAPSHOTS ?= 200
+bench-h1: install
+	$(BIN)/python bench/h1_history.py --snapshots $(H1_SNAPSHOTS)
 
 # As root the database lives outside the clone (/var/lib/trustline/pg-<hash>): `dev destroy` must run
 # (installing first if needed) and a failure stops here rather than orphaning it.
