@@ -30,6 +30,9 @@ TABLES: Mapping[str, frozenset[str]] = {
     # Events are stored once and never rewritten.
     "raw_events": _READ_APPEND,
     "raw_event_keys": _READ_APPEND,
+    # Written only by the owner's function that drops raw-event months.
+    "raw_events_dropped": frozenset({"SELECT"}),
+    "raw_events_dropped_sources": frozenset({"SELECT"}),
     "asset_versions": _VERSIONS,
     "vuln_cycle_versions": _VERSIONS,
     "edr_versions": _VERSIONS,
@@ -66,6 +69,7 @@ SEQUENCES: Mapping[str, frozenset[str]] = {
 }
 FUNCTIONS: Mapping[str, frozenset[str]] = {
     "trustline_create_raw_events_partitions": frozenset({"EXECUTE"}),
+    "trustline_drop_raw_events_partitions": frozenset({"EXECUTE"}),
     "trustline_append_only": frozenset(),  # a trigger function: nobody calls it
 }
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -69,6 +70,24 @@ raw_events = Table(
     Index(None, "domain", "key", "time"),
     Index(None, "source", "time"),
     postgresql_partition_by="RANGE (time)",
+)
+
+# Raw-event retention (TRUSTLINE_RAW_RETENTION_DAYS): each month whose partition was dropped, and the
+# newest event per source among the dropped months (feed freshness must not forget a silent feed).
+# Ingest refuses events older than the newest dropped month's end.
+raw_events_dropped = Table(
+    "raw_events_dropped",
+    metadata,
+    Column("month", Date, primary_key=True),
+    _ts("dropped_at"),
+    Column("events", BigInteger, nullable=False),
+)
+
+raw_events_dropped_sources = Table(
+    "raw_events_dropped_sources",
+    metadata,
+    Column("source", Text, primary_key=True),
+    _ts("newest"),
 )
 
 # Asset state as versions: the row valid at T is the fold of asset events with time <= T.

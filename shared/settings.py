@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     history_full_resolution_days: int = Field(default=14, ge=1)
     history_retention_days: int = Field(default=400, ge=1)
     history_prune_interval_seconds: float = Field(default=600.0, gt=0)
+    # Raw events: whole months older than this many days are dropped (unset: kept for ever).
+    raw_retention_days: int | None = Field(default=None, ge=1)
 
     # Each long-running component can serve its own pipeline metrics (unset: not served).
     metrics_host: str = "127.0.0.1"

@@ -17,7 +17,7 @@ from typing import TypeVar
 import asyncpg
 from prometheus_client import Gauge, Histogram
 
-from trustline.shared import metrics_server
+from trustline.shared import metrics_server, retention
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
 from trustline.shared.metrics.snapshot import Caps, store_snapshot
@@ -120,6 +120,10 @@ class Aggregator:
         )
         if removed:
             log.info("history: %d snapshots downsampled or past retention removed", removed)
+        if s.raw_retention_days is not None:
+            months = await retention.drop_months(conn, now=datetime.now(UTC), days=s.raw_retention_days)
+            if months:
+                log.info("raw events: %d month(s) older than %d days dropped", months, s.raw_retention_days)
         self._next_prune = time.monotonic() + s.history_prune_interval_seconds
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeAlias, TypeVar
@@ -15,7 +15,7 @@ import asyncpg
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RecordTooLargeError
 
-from trustline.shared import kafka
+from trustline.shared import kafka, retention
 from trustline.shared.attribution import submitter
 from trustline.shared.db import pool_scope
 from trustline.shared.events import Decoder, Event, Rejection
@@ -196,9 +196,16 @@ class IngestWorker:
         self._count(outcome)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    async def _store(self, events: Sequence[Event]) -> StoreResult:
+    async def _store(self, accepted: Accepted) -> tuple[StoreResult, Refused]:
+        """Store the records' events in one transaction, but refuse a record with a new event older
+        than the raw-event retention horizon (its entity would be refolded over events that are gone)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            return await store_events(conn, events)
+            at, old = await retention.too_old(conn, [e for _, events in accepted for e in events])
+            flags = [any((e.source, e.id) in old for e in events) for _, events in accepted]
+            pairs = list(zip(accepted, flags, strict=True))
+            result = await store_events(conn, [e for (_, events), late in pairs if not late for e in events])
+        why = Rejection("time_out_of_range", f"older than the raw-event retention horizon {at}")
+        return result, [(r, why) for (r, _), late in pairs if late]
 
     async def _store_batch(self, accepted: Accepted, refused: Refused) -> Outcome:
         """Store the batch in one transaction; if the database refuses it, find the records it refuses.
@@ -208,7 +215,8 @@ class IngestWorker:
         """
         accepted, refused, skipped = await self._apply_overrides(accepted, refused)
         try:
-            return Outcome(await self._store([e for _, events in accepted for e in events]), refused, skipped)
+            result, late = await self._store(accepted)
+            return Outcome(result, refused + late, skipped)
         except Exception as exc:
             if _retriable(exc):
                 raise
@@ -218,12 +226,13 @@ class IngestWorker:
         refused = list(refused)
         for record, events in accepted:
             try:
-                one = await self._store(events)
+                one, late = await self._store([(record, events)])
             except Exception as exc:
                 if _retriable(exc):
                     raise
                 refused.append((record, Rejection("invalid_data", f"refused by the database: {exc}")))
                 continue
+            refused += late
             stored += one.stored
             duplicates += one.duplicates
         return Outcome(StoreResult(stored, duplicates), refused, skipped)

@@ -10,17 +10,23 @@ from trustline.shared.sql import Query, fetch
 
 from .samples import Sample
 
-# A skip scan over the (source, time) index: one short probe per source, not a scan of every event.
+# A skip scan over the (source, time) index: one short probe per source, not a scan of every event. The
+# months dropped by the raw-event retention left their newest event per source behind.
 SOURCES_SQL = Query("""
 WITH RECURSIVE s AS (
     (SELECT source FROM raw_events ORDER BY source LIMIT 1)
     UNION ALL
     SELECT (SELECT r.source FROM raw_events r WHERE r.source > s.source ORDER BY r.source LIMIT 1)
     FROM s WHERE s.source IS NOT NULL
+),
+newest AS (
+    SELECT s.source,
+           (SELECT max(r.time) FROM raw_events r WHERE r.source = s.source AND r.time <= :at) AS last_event
+    FROM s WHERE s.source IS NOT NULL
+    UNION ALL
+    SELECT source, newest FROM raw_events_dropped_sources WHERE newest <= :at
 )
-SELECT s.source,
-       (SELECT max(r.time) FROM raw_events r WHERE r.source = s.source AND r.time <= :at) AS last_event
-FROM s WHERE s.source IS NOT NULL
+SELECT source, max(last_event) AS last_event FROM newest GROUP BY source
 """)
 
 
