@@ -14,6 +14,7 @@ it read before. Writers take one lock, so the live aggregator and a backfill nev
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -247,8 +248,14 @@ async def samples_at(conn: asyncpg.Connection, at: datetime) -> list[Sample]:
 def sample_of(row: Mapping[str, object], at: datetime) -> Sample:
     """The sample a stored interval row (name, labels, valid_from, value, slope) gives at `at`."""
     interval = Interval(0, row["valid_from"], None, row["value"], row["slope"])  # type: ignore[arg-type]
-    labels: dict[str, str] = json.loads(str(row["labels"]))
-    return Sample(str(row["name"]), labels, interval.at(at), interval.slope)
+    return Sample(str(row["name"]), dict(_labels(str(row["labels"]))), interval.at(at), interval.slope)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _labels(text: str) -> dict[str, str]:
+    """Labels parsed once per distinct text (a history read meets each series at every point)."""
+    parsed: dict[str, str] = json.loads(text)
+    return parsed
 
 
 async def latest_snapshot(conn: asyncpg.Connection) -> tuple[datetime, list[Sample]] | None:

@@ -69,16 +69,17 @@ WITH points AS (
     SELECT t
     FROM generate_series(:start::timestamptz, :end::timestamptz, make_interval(secs => :step::float8)) AS t
 ),
-chosen AS (
+chosen AS MATERIALIZED (
     SELECT p.t, (SELECT max(s.at) FROM snapshots s
                  WHERE s.at <= p.t AND s.at > p.t - make_interval(secs => :step::float8)) AS at
     FROM points p
-)
+),
+wanted AS MATERIALIZED (SELECT id, name, labels FROM metric_series WHERE name = ANY(:families::text[]))
 SELECT c.t, c.at, m.name, m.labels::text AS labels, m.valid_from, m.value, m.slope
 FROM chosen c LEFT JOIN LATERAL (
-    SELECT s.name, s.labels, v.valid_from, v.value, v.slope
-    FROM metric_values v JOIN metric_series s ON s.id = v.series_id
-    WHERE tstzrange(v.valid_from, v.valid_to) @> c.at AND s.name = ANY(:families::text[])
+    SELECT w.name, w.labels, v.valid_from, v.value, v.slope
+    FROM metric_values v JOIN wanted w ON w.id = v.series_id
+    WHERE tstzrange(v.valid_from, v.valid_to) @> c.at
 ) m ON true
 ORDER BY c.t
 """)
