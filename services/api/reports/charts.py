@@ -16,6 +16,17 @@ from markupsafe import Markup
 WIDTH, HEIGHT = 520, 160
 LEFT, RIGHT, TOP, BOTTOM = 48, 8, 10, 22
 _ids = itertools.count()
+# Presentation attributes, not CSS: the page's CSP allows no inline style, and the PDF renderer's SVG
+# drawing does not read stylesheet properties such as `stroke`.
+INK, AXIS, TARGET, LABEL = "#0b5cad", 'stroke="#d0d6de"', 'stroke="#a8151b" stroke-dasharray="4 3"', "#4a5360"
+
+
+def _text(x: float, y: float, text: str) -> str:
+    return f'<text fill="{LABEL}" font-size="11" x="{x:.0f}" y="{y:.0f}">{escape(text)}</text>'
+
+
+def _line(kind: str, paint: str, x1: float, y1: float, x2: float, y2: float) -> str:
+    return f'<line class="{kind}" {paint} x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"/>'
 
 
 def _bounds(values: Sequence[float], target: float | None) -> tuple[float, float]:
@@ -50,7 +61,7 @@ def line_chart(
         f'<title id="chart-{n}-t">{escape(title)}</title><desc id="chart-{n}-d">{escape(desc)}</desc>'
     )
     if not known or len(points) < 2:
-        body = f'<text x="{LEFT}" y="{HEIGHT // 2}">{escape(desc)}</text>'
+        body = _text(LEFT, HEIGHT // 2, desc)
         return Markup(head + body + "</svg>")
     low, high = _bounds([v for _, v in known], target)
     width, height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -62,22 +73,22 @@ def line_chart(
         return TOP + height * (1 - (v - low) / (high - low))
 
     parts = [
-        f'<line class="axis" x1="{LEFT}" y1="{TOP + height}" x2="{LEFT + width}" y2="{TOP + height}"/>',
-        f'<text x="2" y="{TOP + 8}">{escape(fmt(high))}</text>',
-        f'<text x="2" y="{TOP + height}">{escape(fmt(low))}</text>',
-        f'<text x="{LEFT}" y="{HEIGHT - 4}">{points[0][0]:%Y-%m-%d}</text>',
-        f'<text x="{LEFT + width - 64}" y="{HEIGHT - 4}">{points[-1][0]:%Y-%m-%d}</text>',
+        _line("axis", AXIS, LEFT, TOP + height, LEFT + width, TOP + height),
+        _text(2, TOP + 8, fmt(high)),
+        _text(2, TOP + height, fmt(low)),
+        _text(LEFT, HEIGHT - 4, f"{points[0][0]:%Y-%m-%d}"),
+        _text(LEFT + width - 64, HEIGHT - 4, f"{points[-1][0]:%Y-%m-%d}"),
     ]
     if target is not None:
-        level = f"{y(target):.1f}"
-        parts.append(f'<line class="target" x1="{LEFT}" y1="{level}" x2="{LEFT + width}" y2="{level}"/>')
+        parts.append(_line("target", TARGET, LEFT, y(target), LEFT + width, y(target)))
     for run in _runs(points):
         coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in run)
         if len(run) == 1:
             i, v = run[0]
-            parts.append(f'<circle class="dot" cx="{x(i):.1f}" cy="{y(v):.1f}" r="2"/>')
+            parts.append(f'<circle class="dot" fill="{INK}" cx="{x(i):.1f}" cy="{y(v):.1f}" r="2"/>')
         else:
-            parts.append(f'<polyline class="line" points="{coords}"/>')
+            paint = f'fill="none" stroke="{INK}" stroke-width="2"'
+            parts.append(f'<polyline class="line" {paint} points="{coords}"/>')
     return Markup(head + "".join(parts) + "</svg>")
 
 
