@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from trustline.shared.settings import Settings
@@ -31,7 +30,12 @@ def install(app: FastAPI, settings: Settings) -> None:
         same_site="lax",  # the identity provider's redirect back is a cross-site top-level GET
         https_only=True,  # Secure; browsers accept it on http://localhost for development
     )
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    stylesheet = (HERE / "static" / "pages.css").read_text("utf-8")
+
+    @app.get("/static/pages.css", include_in_schema=False)
+    async def _stylesheet() -> Response:
+        return Response(stylesheet, media_type="text/css")
+
     for module in (auth, overview, register, gaps):
         app.include_router(module.router)
 

@@ -25,6 +25,7 @@ from trustline.shared.types import BusinessUnit, Instant
 from ..deps import Conn
 from ..gaps import service as gaps_service
 from ..gaps.schemas import Page, Population, Strength
+from ..kpis import service as kpis_service
 from .forms import parse
 from .render import page, when
 from .session import PageError, Viewer
@@ -213,6 +214,9 @@ async def listing(request: Request, conn: Conn, who: Viewer, slug: str) -> Respo
     rows = [
         {"cells": [render_cell(c, i[c]) for c in columns], "propose": _propose_link(gap, i)} for i in items
     ]
+    accepted = (
+        await _accepted(request, conn) if gap.slug == "vulnerabilities-past-sla" and not chosen.at else None
+    )
     pinned = {**chosen.model_dump(exclude_defaults=True, exclude={"offset"}), "at": got.as_of.isoformat()}
 
     def query(**changes: Any) -> str:
@@ -221,8 +225,21 @@ async def listing(request: Request, conn: Conn, who: Viewer, slug: str) -> Respo
     return page(
         request, "gap.html", gap=gap, got=got, columns=columns, rows=rows, chosen=chosen,
         query=query, page_size=PAGE_SIZE, csv_max=CSV_MAX_ROWS, os_families=get_args(OsFamily),
-        providers=get_args(Provider), severities=SLA_SEVERITIES,
+        providers=get_args(Provider), severities=SLA_SEVERITIES, accepted=accepted,
     )  # fmt: skip
+
+
+async def _accepted(request: Request, conn: asyncpg.Connection) -> int | None:
+    """Open findings covered by an acceptance in the snapshot /metrics serves (the KPI service's count)."""
+    state = request.app.state
+    try:
+        kpis = await kpis_service.kpis(
+            conn=conn, at=None, window="30d", policy=state.policy,
+            max_business_units=state.max_business_units, compute_slot=state.kpi_compute_slot,
+        )  # fmt: skip
+    except kpis_service.Busy:
+        return None
+    return sum(p.open.accepted for p in kpis.patching)
 
 
 def _columns(got: Page[Any], gap: GapList) -> list[str]:
