@@ -37,8 +37,14 @@ async def test_hostile_query_strings_never_answer_a_server_error(pages: Pages) -
         await client.dev_sign_in("fuzz", "risk:propose", "risk:approve")
         cookie = f"{SESSION_COOKIE}={client.session}"
 
-    @settings(max_examples=150, derandomize=True, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(target=st.sampled_from(TARGETS), data=st.data())
     def get(target: tuple[str, list[str]], data: st.DataObject) -> None:
         path, names = target
