@@ -33,7 +33,8 @@ async def oidc_sign_in(client: PagesClient, sub: str) -> httpx.Response:
 
 async def test_oidc_code_flow_with_pkce_maps_groups_to_scopes(pages: Pages) -> None:
     async with PagesClient(pages.url) as client:
-        start = await client.get("/auth/oidc")
+        # A Host header of the caller's choosing steers nothing: the callback is the configured address.
+        start = await client.get("/auth/oidc", headers={"Host": "evil.example"})
         query = parse_qs(urlsplit(start.headers["location"]).query)
         # PKCE with S256, a state and a nonce, and the callback on the configured public address.
         assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
@@ -107,7 +108,7 @@ async def test_every_form_needs_its_sessions_csrf_token(pages: Pages, db: asyncp
 async def test_without_a_session_pages_lead_to_the_sign_in(pages: Pages) -> None:
     async with PagesClient(pages.url) as client:
         for path in ("/", "/risk", "/risk/new", "/gaps/edr-uncovered", "/gaps/incidents-open.csv"):
-            got = await client.get(path)
+            got = await client.get(path, headers={"Host": "evil.example"})  # redirects are relative paths
             assert (got.status_code, got.headers["location"]) == (303, "/signin"), path
         signin = await client.get("/signin")
         assert "Sign in with your company account" in signin.text
