@@ -23,13 +23,15 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-# promtool (Debian's prometheus package) checks the exporter; it needs root to install.
+# promtool (Debian's prometheus package) checks the exporter; chromium runs the pages' browser tests; Pango
+# draws the board report's PDF. Installing them needs root.
 tools:
-	@if command -v promtool >/dev/null; then :; \
+	@if command -v promtool >/dev/null && command -v chromium >/dev/null && ldconfig -p | grep -q libpangoft2; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "» installing Debian's prometheus package (promtool) for the exporter checks"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
-	else echo "note: promtool is missing and installing it needs root: the promtool checks will be skipped"; fi
+	  echo "» installing Debian's prometheus (promtool), chromium and Pango for the exporter, browser and PDF tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    prometheus chromium libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	else echo "note: promtool, chromium or Pango is missing and installing them needs root: those checks will be skipped"; fi
 
 run: install
 	$(BIN)/trustline run $(if $(filter 0 no false,$(DEMO)),--no-demo,--demo)

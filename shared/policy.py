@@ -43,6 +43,19 @@ class PerSeverity(BaseModel):
         return int(getattr(self, severity))
 
 
+class Targets(BaseModel):
+    """What leadership aims for: the line each headline KPI is judged against on the pages and the report."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    edr_coverage: float = Field(default=0.95, ge=0, le=1)
+    privileged_mfa: float = Field(default=1.0, ge=0, le=1)
+    privileged_phishing_resistant_mfa: float = Field(default=0.8, ge=0, le=1)
+    cloud_config_compliance: float = Field(default=0.95, ge=0, le=1)
+    patch_sla_compliance: float = Field(default=0.9, ge=0, le=1)
+    vulnerabilities_past_sla: int = Field(default=0, ge=0)
+    open_incidents: int = Field(default=0, ge=0)
+
+
 class Policy(BaseModel):
     """Business policy; every field has the default of the metrics contract."""
 
@@ -53,6 +66,7 @@ class Policy(BaseModel):
     cloud_check_stale_after: Duration = timedelta(days=7)
     phishing_resistant_factors: tuple[str, ...] = ("webauthn", "fido2", "piv", "smartcard")
     risk_acceptance_max_days: PerSeverity = PerSeverity(critical=30, high=90, medium=180, low=365)
+    targets: Targets = Targets()
 
 
 def load_policy(path: Path | None = None) -> Policy:

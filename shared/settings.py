@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +16,10 @@ from sqlalchemy.engine import make_url
 DEV_HOST = "127.0.0.1"
 # Development only: prod uses TRUSTLINE_INGEST_ATTRIBUTION_SECRET or no attribution signature at all.
 DEV_ATTRIBUTION_KEY = b"trustline-dev-attribution"
+# Development only: signs the pages' session cookies when TRUSTLINE_SESSION_SECRET is unset (prod needs one).
+DEV_SESSION_SECRET = "trustline-dev-session-secret-not-for-production"
+# What an identity-provider group may grant on the pages (events:write stays with API keys).
+PAGE_SCOPES = ("read", "risk:propose", "risk:approve")
 DEFAULT_MAX_SOURCES = 100  # `source` label values per snapshot (the aggregator's default too)
 # The embedded development server's two roles: the schema owner (migrations) and the services' role.
 DEV_OWNER_ROLE = "trustline"
@@ -111,6 +116,46 @@ class Settings(BaseSettings):
     api_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     api_allowed_hosts: Annotated[list[str], NoDecode] = []
 
+    # The pages (served by the API from `/`). People sign in with OpenID Connect (authorization code with
+    # PKCE) at the company's identity provider; its groups map to scopes here, as JSON:
+    # TRUSTLINE_OIDC_GROUP_SCOPES='{"security-leads": ["read", "risk:approve"]}'.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None  # confidential clients; a public client relies on PKCE
+    oidc_scopes: str = "openid profile email"
+    oidc_principal_claim: str = "email"  # the claim that names the person in the audit trail
+    oidc_groups_claim: str = "groups"
+    oidc_group_scopes: dict[str, list[str]] = {}
+    # The pages' address as people reach it (the OpenID Connect redirect goes to <public_url>/auth/callback);
+    # default: http://<api host>:<api port>. Never taken from a request's Host header.
+    public_url: str | None = None
+    # Signs the session cookies (at least 32 characters); a fixed development value in dev.
+    session_secret: SecretStr | None = None
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    # The local development sign-in (any name and scopes, no identity provider): on in dev, refused in prod.
+    dev_sign_in: bool | None = None
+    # Where the KPI pages link to the matching Grafana boards (unset: no links), e.g. https://grafana.example
+    grafana_url: str | None = None
+
+    @field_validator("oidc_group_scopes")
+    @classmethod
+    def _page_scopes_only(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for group, scopes in value.items():
+            unknown = sorted(set(scopes) - set(PAGE_SCOPES))
+            if unknown:
+                raise ValueError(
+                    f"TRUSTLINE_OIDC_GROUP_SCOPES: group {group!r} maps to {', '.join(unknown)}; "
+                    f"a group may grant {', '.join(PAGE_SCOPES)}"
+                )
+        return value
+
+    @field_validator("public_url", "grafana_url", "oidc_issuer")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("expected an http(s) URL without query or fragment, e.g. https://host/path")
+        return value.rstrip("/") if value is not None else None
+
     @field_validator("api_allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -135,9 +180,44 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TRUSTLINE_ENV=prod requires TRUSTLINE_DATABASE_URL and TRUSTLINE_KAFKA_BOOTSTRAP"
             )
-        if refusals := self.prod_refusals():
+        if refusals := self.prod_refusals() + self.pages_refusals():
             raise ValueError("TRUSTLINE_ENV=prod refuses to start: " + " ".join(refusals))
         return self
+
+    def pages_refusals(self) -> list[str]:
+        """prod settings that would let the pages sign someone in unsafely."""
+        out: list[str] = []
+        if self.dev_sign_in:
+            out.append("TRUSTLINE_DEV_SIGN_IN=true: the local sign-in lets anyone pick a name and scopes.")
+        if self.oidc_issuer is not None:
+            secret = self.session_secret.get_secret_value() if self.session_secret else ""
+            if len(secret) < 32:
+                out.append("TRUSTLINE_OIDC_ISSUER needs TRUSTLINE_SESSION_SECRET (32 characters or more).")
+            if not (self.public_url or "").startswith("https://"):
+                out.append(
+                    "TRUSTLINE_OIDC_ISSUER needs TRUSTLINE_PUBLIC_URL on https:// (sessions are Secure)."
+                )
+            if not self.oidc_client_id:
+                out.append("TRUSTLINE_OIDC_ISSUER needs TRUSTLINE_OIDC_CLIENT_ID.")
+        return out
+
+    @property
+    def dev_sign_in_enabled(self) -> bool:
+        """True when the local development sign-in is offered (dev only, unless switched off)."""
+        return self.env == "dev" and self.dev_sign_in is not False
+
+    def pages_url(self) -> str:
+        """Where people reach the pages."""
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+    def session_key(self) -> str:
+        """The key that signs session cookies (the fixed development value in dev when unset)."""
+        if self.session_secret is not None:
+            return self.session_secret.get_secret_value()
+        if self.env == "dev":
+            return DEV_SESSION_SECRET
+        # prod without single sign-on: nobody can sign in, yet forms still need a signed cookie.
+        return secrets.token_urlsafe(32)
 
     @staticmethod
     def _split(value: str) -> list[str]:

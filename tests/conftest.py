@@ -117,13 +117,15 @@ async def eventually(probe: object, *, seconds: float = 30.0, every: float = 0.1
 
 
 @asynccontextmanager
-async def serve_api(settings: Settings, *, app: ASGIApp | None = None) -> AsyncIterator[str]:
-    """A real API server (uvicorn on a free port, served as `trustline api` does) for `settings`, or for
-    `app` built from them; yields its base URL."""
+async def serve_api(
+    settings: Settings, *, app: ASGIApp | None = None, port: int | None = None
+) -> AsyncIterator[str]:
+    """A real API server (uvicorn on `port` or a free one, served as `trustline api` does) for `settings`,
+    or for `app` built from them; yields its base URL."""
     from trustline.api import server as api_server
     from trustline.api.app import create_app
 
-    port = free_port()
+    port = port or free_port()
     app = app or create_app(settings)
     server = uvicorn.Server(
         api_server.config(app, settings, host="127.0.0.1", port=port, log_level="warning")

@@ -107,6 +107,18 @@ def prometheus_tool(name: str) -> str:
     return found
 
 
+def require_pango() -> None:
+    """WeasyPrint needs Debian's Pango: fails in CI when it is missing, else skips saying why."""
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Pango is missing in CI ({exc}): `make test` installs it as root")
+        pytest.skip(
+            f"the PDF needs Debian's Pango, and installing it needs root (`make test` as root does): {exc}"
+        )
+
+
 class _StopOnWarning(logging.Handler):
     def __init__(self, stop: asyncio.Event, messages: list[str]) -> None:
         super().__init__(logging.WARNING)

@@ -14,7 +14,7 @@ from trustline.shared.events import Decoder
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import Settings, get_settings
 
-from . import docs, errors
+from . import docs, errors, pages
 from .events.routes import router as events_router
 from .events.service import Publisher
 from .gaps.routes import router as gaps_router
@@ -24,6 +24,7 @@ from .limits import BodyLimit
 from .metrics.cache import SnapshotCache
 from .metrics.routes import router as metrics_router
 from .middleware import AllowedHosts, RequestContext, SecurityHeaders
+from .reports.routes import router as reports_router
 from .risk_acceptances.routes import router as risk_router
 
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.decoder = Decoder(topic_prefix=settings.topic_prefix, max_bytes=settings.max_event_bytes)
     app.state.publisher = Publisher(settings)
     app.state.max_batch_events = settings.api_max_batch_events
+    pages.install(app, settings)  # the session cookie sits inside the hygiene middleware below
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     if settings.api_allowed_hosts:
         app.add_middleware(AllowedHosts, hosts=settings.api_allowed_hosts)
@@ -78,4 +80,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kpis_router)
     app.include_router(events_router)
     app.include_router(gaps_router)
+    app.include_router(reports_router)
     return app

@@ -22,6 +22,7 @@ from .local import runstate
 from .local.devstack import DevStack
 from .local.processes import DevStackError
 from .offsets import offsets_app
+from .report import report_app
 from .risk import risk_app
 from .signals import run_until_signalled
 
@@ -43,6 +44,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(risk_app, name="risk")
 app.add_typer(keys_app, name="keys")
 app.add_typer(offsets_app, name="offsets")
+app.add_typer(report_app, name="report")
 import_app = typer.Typer(
     no_args_is_help=True, help="Publish a file of events to their topics, validated first."
 )

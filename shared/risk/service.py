@@ -71,7 +71,16 @@ _LIST = Query(
     "SELECT * FROM risk_acceptances WHERE (:status::text IS NULL OR status = :status) "
     "AND (:severity::text IS NULL OR severity = :severity) "
     "AND (:business_unit::text IS NULL OR business_unit = :business_unit) "
+    "AND (:expires_after::timestamptz IS NULL OR expires_at > :expires_after) "
+    "AND (:expires_before::timestamptz IS NULL OR expires_at <= :expires_before) "
+    "AND (:created_after::timestamptz IS NULL OR created_at > :created_after) "
+    "AND (:created_before::timestamptz IS NULL OR created_at <= :created_before) "
     "ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
+)
+# Proposals someone could still approve (their expiry ahead), oldest first: the approvers' queue.
+_OPEN_PROPOSALS = Query(
+    "SELECT * FROM risk_acceptances WHERE status = 'proposed' AND expires_at > :now "
+    "ORDER BY created_at, id LIMIT :limit"
 )
 
 
@@ -263,15 +272,31 @@ async def list_acceptances(
     business_unit: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    expires: tuple[datetime | None, datetime | None] = (None, None),
+    created: tuple[datetime | None, datetime | None] = (None, None),
 ) -> list[Acceptance]:
-    """Acceptances, newest first, filtered by whatever is given."""
+    """Acceptances, newest first, filtered by whatever is given (`expires` and `created` are (after,
+    up to and including] ranges, either end open when None)."""
     rows = await fetch(
         conn,
         _LIST,
         status=status,
         severity=severity,
         business_unit=business_unit,
+        expires_after=expires[0],
+        expires_before=expires[1],
+        created_after=created[0],
+        created_before=created[1],
         limit=limit,
         offset=offset,
     )
     return [_acceptance(r) for r in rows]
+
+
+async def awaiting(
+    conn: asyncpg.Connection, *, approver: str, now: datetime, limit: int = 500
+) -> list[Acceptance]:
+    """Proposals `approver` may decide: still approvable, and not their own (four eyes, look-alikes too)."""
+    me = _actor(approver)
+    rows = await fetch(conn, _OPEN_PROPOSALS, now=now, limit=limit)
+    return [_acceptance(r) for r in rows if not principals.same_person(me, r["requested_by"])]

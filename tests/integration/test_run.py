@@ -4,6 +4,7 @@ and everything it started stopped by Ctrl-C."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -38,6 +39,8 @@ def test_run_without_demo_serves_metrics_for_events_from_an_outside_producer(tmp
     with trustline_run(tmp_path) as run:
         run.wait(lambda: "trustline_snapshot_timestamp_seconds" in run.metrics(), 120)
         run.wait(lambda: "/metrics" in run.log.read_text(), 30)  # the banner says where to look
+        # ... and where the pages are, with the development sign-in to use.
+        assert re.search(r"pages\s+http://127\.0\.0\.1:\d+/\s+\(development sign-in", run.log.read_text())
         # 10 days open against the 7 day critical SLA.
         run.produce_critical("h1")
         run.wait(lambda: run.breached_criticals() == 1, 60)

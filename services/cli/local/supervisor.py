@@ -178,6 +178,7 @@ class Supervisor:
         base = f"http://{self.settings.api_host}:{self.settings.api_port}"
         self._say(
             "\n[bold green]Trustline is running.[/]\n"
+            f"  pages       {self.settings.pages_url()}/  ({self._sign_in()})\n"
             f"  metrics     {base}/metrics\n"
             f"  API docs    {base}/docs\n"
             f"  readiness   {base}/readyz\n"
@@ -190,6 +191,13 @@ class Supervisor:
             f"  logs        {logs}/\n"
             "Ctrl-C (or `make stop` elsewhere) stops everything this command started.\n"
         )
+
+    def _sign_in(self) -> str:
+        """How to sign in to the pages: the identity provider, and the local sign-in in development."""
+        ways = ["single sign-on"] if self.settings.oidc_issuer else []
+        if self.settings.dev_sign_in_enabled:
+            ways.append("development sign-in: any name, pick the scopes")
+        return "; ".join(ways) or "no sign-in configured"
 
     def _check_components(self) -> None:
         changed = False
