@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     ingest_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     aggregator_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The metrics port's /healthz fails when the component's loop has not beaten for this long (a loop
+    # stuck in a call); deliberate waits beat, so keep it above the longest snapshot.
+    heartbeat_max_age_seconds: float = Field(default=180.0, ge=5)
     # `trustline run` starts Debian's prometheus (when installed) on this loopback port.
     prometheus_port: int = Field(default=9090, ge=1, le=65535)
 
