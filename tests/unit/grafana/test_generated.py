@@ -132,11 +132,14 @@ def test_the_runbook_base_url_can_be_set_for_one_generation(
     alerts = yaml.safe_load(render_all(runbook_base_url=base)[ROOT / "rules" / "alerts.yaml"])
     rules = [r for group in alerts["groups"] for r in group["rules"]]
     assert rules and all(r["annotations"]["runbook_url"] == f"{base}#{r['alert'].lower()}" for r in rules)
-    # `make dashboards` reads TRUSTLINE_RUNBOOK_BASE_URL: under another base only the alert rules differ from
-    # the committed ones (which keep the file's default); unset or empty, nothing does.
+    # `make dashboards` reads TRUSTLINE_RUNBOOK_BASE_URL: under another base only the alert rules (and the
+    # chart's copy of them) differ from the committed ones (which keep the file's default); unset or empty, nothing does.
     monkeypatch.setenv("TRUSTLINE_RUNBOOK_BASE_URL", base)
     assert main(["--check"]) == 1
-    assert capsys.readouterr().out == "out of date: grafana/rules/alerts.yaml (run `make dashboards`)\n"
+    assert capsys.readouterr().out == (
+        "out of date: grafana/rules/alerts.yaml (run `make dashboards`)\n"
+        "out of date: deploy/helm/trustline/files/rules/alerts.yaml (run `make dashboards`)\n"
+    )
     monkeypatch.setenv("TRUSTLINE_RUNBOOK_BASE_URL", "")
     assert main(["--check"]) == 0
 
