@@ -8,7 +8,7 @@ DEMO ?= 1
 SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(SOURCES_ID)
 
-.PHONY: install tools run stop test lint typecheck unit integration dashboards bench bench-p1 bench-p2 bench-p3 \
+.PHONY: install tools run stop test lint typecheck unit integration chart-test dashboards bench bench-p1 bench-p2 bench-p3 \
 	bench-p4 bench-p6 bench-h1 clean
 
 install: $(STAMP)
@@ -54,8 +54,13 @@ unit: install
 integration: install
 	$(BIN)/pytest -q tests/integration
 
-test: lint typecheck tools
-	$(BIN)/pytest -q
+# The Helm chart: strict lint and render (helm-python-sdk, no helm binary) for every value file of
+# tests/chart/values/, every object validated (kubernetes-validate), its properties and drift checked.
+chart-test: install
+	$(BIN)/pytest -q tests/chart
+
+test: lint typecheck tools chart-test
+	$(BIN)/pytest -q --ignore=tests/chart
 
 # The Grafana boards and Prometheus rule files under grafana/, generated from Python (grafana/generator/).
 dashboards: install

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from .db import connect_owner
 from .settings import Settings
-from .sql import Query, fetchrow, fetchval
+from .sql import Query, execute, fetchrow, fetchval
 
 _READ_APPEND = frozenset({"SELECT", "INSERT"})
 # A refold closes an entity's current version (its valid_to) and replaces its later versions (a
@@ -26,7 +27,8 @@ _READ_APPEND = frozenset({"SELECT", "INSERT"})
 _VERSIONS = frozenset({"SELECT", "INSERT", "UPDATE (valid_to)", "DELETE"})
 
 TABLES: Mapping[str, frozenset[str]] = {
-    "alembic_version": frozenset(),  # migrations only
+    # Read by `trustline migrate --check` (the components' init containers wait for the schema's head).
+    "alembic_version": frozenset({"SELECT"}),
     # Events are stored once and never rewritten.
     "raw_events": _READ_APPEND,
     "raw_event_keys": _READ_APPEND,
@@ -217,12 +219,18 @@ async def apply_grants(conn: asyncpg.Connection, *, role: str, strict: bool) -> 
     return report
 
 
-def apply(settings: Settings) -> GrantReport:
-    """Connect as the schema owner and apply the map to the services' role (strict in prod)."""
+_LOCK = Query("SELECT pg_advisory_lock(:lock)")
+
+
+def apply(settings: Settings, *, lock: int | None = None) -> GrantReport:
+    """Connect as the schema owner and apply the map to the services' role (strict in prod), holding the
+    advisory `lock` when given (until the connection closes) so concurrent runs apply it one at a time."""
 
     async def main() -> GrantReport:
-        conn = await asyncpg.connect(settings.migration_asyncpg_dsn(), timeout=10)
+        conn = await connect_owner(settings)
         try:
+            if lock is not None:
+                await execute(conn, _LOCK, lock=lock)
             return await apply_grants(conn, role=settings.service_role(), strict=settings.env == "prod")
         finally:
             await conn.close()

@@ -2,6 +2,8 @@
 
 The API's /metrics and the pipeline ports accept the token the same way (`authorized`): an
 `Authorization` header with the `Bearer` scheme, in any case (RFC 7235); a bare token is refused.
+The same port answers the probes, `/healthz` (the loop's heartbeat is fresh) and `/readyz` (and the
+component has reached its servers), without the token: kubelet sends none, and they reveal no data.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app
 from pydantic import SecretStr
+
+from . import heartbeat
 
 CHALLENGE = 'Bearer realm="metrics"'
 HOW = "send `Authorization: Bearer <TRUSTLINE_METRICS_TOKEN>`"
@@ -39,13 +43,36 @@ def authorized(header: str | None, token: SecretStr | None) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), token.get_secret_value().encode())
 
 
-def guarded(app: WSGIApplication, token: SecretStr | None) -> WSGIApplication:
-    """`app` behind the token: anything else gets a 401 problem with a Bearer challenge."""
+PROBES = {"/healthz": "alive", "/readyz": "ready"}
+DEFAULT_MAX_AGE = 120.0
+
+
+def _probe(path: str, max_age: float, start_response: StartResponse) -> Iterable[bytes]:
+    state = heartbeat.health(max_age)
+    ok = getattr(state, PROBES[path])
+    body = json.dumps(state.body()).encode()
+    start_response(
+        "200 OK" if ok else "503 Service Unavailable",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ],
+    )
+    return [body]
+
+
+def guarded(
+    app: WSGIApplication, token: SecretStr | None, max_age: float = DEFAULT_MAX_AGE
+) -> WSGIApplication:
+    """`app` behind the token (anything else gets a 401 problem with a Bearer challenge); the probes open."""
     refusal = json.dumps(
         {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": f"/metrics: {HOW}"}
     ).encode()
 
     def check(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") in PROBES:
+            return _probe(environ["PATH_INFO"], max_age, start_response)
         if authorized(environ.get("HTTP_AUTHORIZATION"), token):
             return app(environ, start_response)
         start_response(
@@ -72,16 +99,22 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def serve(
-    *, port: int, host: str, token: SecretStr | None, registry: CollectorRegistry = REGISTRY
+    *,
+    port: int,
+    host: str,
+    token: SecretStr | None,
+    registry: CollectorRegistry = REGISTRY,
+    max_age: float = DEFAULT_MAX_AGE,
 ) -> WSGIServer:
-    """Serve `registry` on host:port from a daemon thread; `shutdown()` on the result stops it."""
+    """Serve `registry` and the probes (a heartbeat older than `max_age` is stalled) on host:port from a
+    daemon thread; `shutdown()` on the result stops it."""
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
 
     class Server(_Server):
         address_family = family
 
     server = make_server(
-        host, port, guarded(make_wsgi_app(registry), token), Server, handler_class=_QuietHandler
+        host, port, guarded(make_wsgi_app(registry), token, max_age), Server, handler_class=_QuietHandler
     )
     threading.Thread(target=server.serve_forever, name=f"metrics-{port}", daemon=True).start()
     return server

@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from . import dburl
+from .kafka_checks import kafka_security_problem
+from .secret_files import FileSettingsSource
 
 DEV_HOST = "127.0.0.1"
 # Development only: prod uses TRUSTLINE_INGEST_ATTRIBUTION_SECRET or no attribution signature at all.
@@ -28,6 +32,10 @@ WIDE_HOSTS = frozenset({"0.0.0.0", "::", "", "*"})
 UNAUTHENTICATED = frozenset({"reads", "metrics"})
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
 _KV_PASSWORD = re.compile(r"(?P<head>password\s*=\s*)(?:'[^']*'|\S+)", re.IGNORECASE)
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+ENV_PREFIX = "TRUSTLINE_"
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +55,7 @@ class Settings(BaseSettings):
     """Runtime configuration; in `prod` nothing falls back to a development default."""
 
     # Validation errors never echo the input: it holds database URLs with their passwords.
-    model_config = SettingsConfigDict(env_prefix="TRUSTLINE_", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", hide_input_in_errors=True)
 
     env: Literal["dev", "prod"] = "dev"
     # The services' database URL, as a role granted only what they use (see shared/grants.py).
@@ -56,7 +64,34 @@ class Settings(BaseSettings):
     # The schema owner's URL, used by `trustline migrate` only (required in prod). Unset in dev: the
     # embedded server's owner role, or TRUSTLINE_DATABASE_URL when that is set.
     migration_database_url: SecretStr | None = None
+    # Fill in (or replace) the user and password of the URLs above, e.g. from a CloudNativePG secret
+    # mounted as files (TRUSTLINE_DATABASE_PASSWORD_FILE=/secrets/db/password).
+    database_user: str | None = None
+    database_password: SecretStr | None = None
+    migration_database_user: str | None = None
+    migration_database_password: SecretStr | None = None
+    # libpq's TLS parameters, added to both URLs unless a URL sets them itself.
+    database_sslmode: SslMode | None = None
+    database_sslrootcert: Path | None = None
+    database_sslcert: Path | None = None
+    database_sslkey: Path | None = None
     kafka_bootstrap: str | None = None
+    # How every Kafka client reaches the cluster (shared/kafka.py). The file names are those of a Strimzi
+    # KafkaUser secret (user.crt, user.key, password) and its cluster CA secret (ca.crt) when mounted.
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # OAUTHBEARER tokens: from a file read again for every token (whatever refreshes it, e.g. a projected
+    # token or a sidecar), or from AWS MSK IAM (the `msk` extra).
+    kafka_sasl_oauth_token_provider: Literal["file", "aws-msk-iam"] | None = None
+    kafka_sasl_oauth_token_file: Path | None = None
+    kafka_aws_region: str | None = None
+    kafka_ssl_ca_file: Path | None = None  # unset: the system's CA bundle
+    kafka_ssl_cert_file: Path | None = None  # a client certificate (mTLS), with its key
+    kafka_ssl_key_file: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
     state_dir: Path = Path("var")
     # Where `trustline dev up` puts the embedded PostgreSQL and broker (loopback only).
     dev_postgres_port: int = Field(default=5433, ge=1, le=65535)
@@ -91,6 +126,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     ingest_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     aggregator_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The metrics port's /healthz fails when the component's loop has not beaten for this long (a loop
+    # stuck in a call); deliberate waits beat, so keep it above the longest snapshot.
+    heartbeat_max_age_seconds: float = Field(default=180.0, ge=5)
     # `trustline run` starts Debian's prometheus (when installed) on this loopback port.
     prometheus_port: int = Field(default=9090, ge=1, le=65535)
 
@@ -156,6 +194,19 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s) URL without query or fragment, e.g. https://host/path")
         return value.rstrip("/") if value is not None else None
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then TRUSTLINE_* variables, then TRUSTLINE_*_FILE files (shared/secret_files.py)."""
+        files = FileSettingsSource(settings_cls, ENV_PREFIX)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
     @field_validator("api_allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -171,6 +222,12 @@ class Settings(BaseSettings):
                 f"not {', '.join(sorted(unknown))}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Settings:
+        if problem := kafka_security_problem(self):
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _prod_is_explicit_and_safe(self) -> Settings:
@@ -261,11 +318,25 @@ class Settings(BaseSettings):
                 f"the API listens on every interface ({self.api_host or '*'}): make sure only the intended "
                 "networks reach it."
             )
+        out.extend(self._transport_warnings())
         if self.metrics_host in WIDE_HOSTS and (self.ingest_metrics_port or self.aggregator_metrics_port):
             out.append(
                 f"pipeline metrics listen on every interface ({self.metrics_host or '*'}) without "
                 "authentication."
             )
+        return out
+
+    def _transport_warnings(self) -> list[str]:
+        if self.env != "prod":
+            return []
+        out = []
+        if not self.kafka_security_protocol.endswith("SSL"):
+            out.append(f"TRUSTLINE_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}: events cross the "
+                       "network unencrypted.")  # fmt: skip
+        mode = dburl.sslmode(self.sqlalchemy_url())
+        if mode not in dburl.VERIFYING:
+            out.append(f"PostgreSQL sslmode={mode or 'prefer'}: the server's certificate is not verified "
+                       "(TRUSTLINE_DATABASE_SSLMODE=verify-full).")  # fmt: skip
         return out
 
     @property
@@ -282,11 +353,25 @@ class Settings(BaseSettings):
         # The embedded server trusts loopback connections: a development-only set-up.
         return f"postgresql+asyncpg://{role}@{DEV_HOST}:{self.dev_postgres_port}/trustline"
 
+    def _tls(self) -> dict[str, str]:
+        given = {
+            "sslmode": self.database_sslmode,
+            "sslrootcert": self.database_sslrootcert,
+            "sslcert": self.database_sslcert,
+            "sslkey": self.database_sslkey,
+        }
+        return {k: str(v) for k, v in given.items() if v is not None}
+
+    def _complete(self, url: SecretStr, user: str | None, password: SecretStr | None) -> str:
+        secret = password.get_secret_value() if password is not None else None
+        full = dburl.complete(url.get_secret_value(), user=user, password=secret, tls=self._tls())
+        return _asyncpg_url(full)
+
     def sqlalchemy_url(self) -> str:
-        """The services' database URL for SQLAlchemy's asyncpg dialect."""
+        """The services' database URL (asyncpg dialect), with its credentials and TLS parameters."""
         if self.database_url is None:
             return self._dev_url(DEV_SERVICE_ROLE)
-        return _asyncpg_url(self.database_url.get_secret_value())
+        return self._complete(self.database_url, self.database_user, self.database_password)
 
     def asyncpg_dsn(self) -> str:
         """The services' database URL in the form asyncpg takes."""
@@ -301,7 +386,9 @@ class Settings(BaseSettings):
     def migration_sqlalchemy_url(self) -> str:
         """The schema owner's URL (SQLAlchemy, asyncpg dialect), for migrations and grants."""
         if self.migration_database_url is not None:
-            return _asyncpg_url(self.migration_database_url.get_secret_value())
+            return self._complete(
+                self.migration_database_url, self.migration_database_user, self.migration_database_password
+            )
         if self.env == "prod":
             raise ValueError(
                 "TRUSTLINE_ENV=prod: migrations need TRUSTLINE_MIGRATION_DATABASE_URL, the schema owner's "

@@ -14,6 +14,8 @@ from .panels import to_json
 from .rules import alert_rules, load_thresholds, recording_rules, to_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# The Helm chart ships the same boards and rules (ConfigMaps, a PrometheusRule): copies kept in step here.
+CHART_FILES = ROOT.parent / "deploy" / "helm" / "trustline" / "files"
 # Where the published runbooks live, for this run only (the committed rules keep the file's default).
 RUNBOOK_ENV = "TRUSTLINE_RUNBOOK_BASE_URL"
 BOARDS: dict[str, Callable[[], db.Dashboard]] = {
@@ -27,11 +29,13 @@ BOARDS: dict[str, Callable[[], db.Dashboard]] = {
 
 
 def render_all(*, runbook_base_url: str | None = None) -> dict[Path, str]:
-    """Every generated file (path under grafana/) and its content."""
+    """Every generated file (under grafana/, and its copy in the chart) and its content."""
     out = {ROOT / "dashboards" / name: to_json(make()) for name, make in BOARDS.items()}
     out[ROOT / "rules" / "recording.yaml"] = to_yaml(recording_rules())
     thresholds = load_thresholds(runbook_base_url=runbook_base_url)
     out[ROOT / "rules" / "alerts.yaml"] = to_yaml(alert_rules(thresholds))
+    for path, text in list(out.items()):
+        out[CHART_FILES / path.parent.name / path.name] = text
     return out
 
 
@@ -46,7 +50,8 @@ def main(argv: list[str]) -> int:
     for path, text in rendered.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, "utf-8")
-    print(f"wrote {len(BOARDS)} dashboards and 2 rule files under {ROOT.relative_to(ROOT.parent)}/")
+    chart = CHART_FILES.relative_to(ROOT.parent)
+    print(f"wrote {len(BOARDS)} dashboards and 2 rule files under grafana/ and {chart}/")
     return 0
 
 

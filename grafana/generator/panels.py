@@ -18,9 +18,15 @@ from grafana_foundation_sdk.models import dashboard as dm
 from trustline.shared.policy import Policy, load_policy
 from trustline.shared.severity import SLA_SEVERITIES
 
-# Fixed uids: provisioning/datasources/trustline.yaml creates the datasources under these names.
-PROMETHEUS = dm.DataSourceRef(type_val="prometheus", uid="trustline-prometheus")
-POSTGRES = dm.DataSourceRef(type_val="grafana-postgresql-datasource", uid="trustline-postgres")
+# Every board picks its datasources through template variables, never a fixed uid: kube-prometheus-stack
+# names its Prometheus `prometheus`, the local provisioning `trustline-prometheus`; Grafana preselects the
+# default datasource of the type, and a viewer can switch.
+PROMETHEUS_VARIABLE = "datasource"
+POSTGRES_VARIABLE = "pg_datasource"
+PROMETHEUS_TYPE = "prometheus"
+POSTGRES_TYPE = "grafana-postgresql-datasource"
+PROMETHEUS = dm.DataSourceRef(type_val=PROMETHEUS_TYPE, uid=f"${{{PROMETHEUS_VARIABLE}}}")
+POSTGRES = dm.DataSourceRef(type_val=POSTGRES_TYPE, uid=f"${{{POSTGRES_VARIABLE}}}")
 POLICY: Policy = load_policy()  # the shipped defaults: thresholds follow the policy out of the box
 DAY = 86400
 Steps = Sequence[tuple[float | None, str]]
@@ -152,6 +158,11 @@ def bars_panel(
     return panel
 
 
+def datasource_variable(name: str, kind: str, label: str) -> db.DatasourceVariable:
+    """A choice among the datasources of one type (Grafana preselects its default one)."""
+    return db.DatasourceVariable(name).label(label).type(kind)
+
+
 def business_unit_variable() -> db.QueryVariable:
     """Business units found in the exported series (multi-select, All = any)."""
     return (
@@ -199,8 +210,11 @@ def board(
     *,
     variables: Sequence[cogbuilder.Builder[dm.VariableModel]] = (),
     time_from: str = "now-7d",
+    postgres: bool = False,
 ) -> db.Dashboard:
-    """A dashboard of titled rows; panel ids are numbered in order so the JSON is stable."""
+    """A dashboard of titled rows; panel ids are numbered in order so the JSON is stable.
+
+    Its first variable picks the datasource its panels read: Prometheus, or PostgreSQL (`postgres`)."""
     dash = (
         db.Dashboard(title)
         .uid(uid)
@@ -212,7 +226,12 @@ def board(
         .tooltip(dm.DashboardCursorSync.CROSSHAIR)
         .readonly()
     )
-    for variable in variables:
+    source = (
+        datasource_variable(POSTGRES_VARIABLE, POSTGRES_TYPE, "PostgreSQL")
+        if postgres
+        else datasource_variable(PROMETHEUS_VARIABLE, PROMETHEUS_TYPE, "Prometheus")
+    )
+    for variable in (source, *variables):
         dash.with_variable(variable)
     next_id = 1
     for row_title, panels in rows:

@@ -135,4 +135,5 @@ def dashboard() -> db.Dashboard:
         "per day.",
         [("Twelve months", [coverage(), *patching(), *incidents()])],
         time_from="now-1y",
+        postgres=True,
     )

@@ -17,7 +17,7 @@ from typing import TypeVar
 import asyncpg
 from prometheus_client import Gauge, Histogram
 
-from trustline.shared import metrics_server, retention
+from trustline.shared import heartbeat, metrics_server, retention
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
 from trustline.shared.metrics.snapshot import Caps, store_snapshot
@@ -67,6 +67,7 @@ class Aggregator:
                 port=self.settings.aggregator_metrics_port,
                 host=self.settings.metrics_host,
                 token=self.settings.metrics_token,
+                max_age=self.settings.heartbeat_max_age_seconds,
             )
         with contextlib.suppress(Stopped):
             await _reconnecting(partial(self._terms, stop), "lost the database", stop)
@@ -75,6 +76,7 @@ class Aggregator:
         """Lead while holding the lock, else wait one cadence for it; a new connection each term."""
         while not stop.is_set():
             conn = await _reconnecting(partial(connect, self.settings), "database unreachable", stop)
+            heartbeat.beat(ready=True)  # leader or follower: this process does its part
             try:
                 if await fetchval(conn, TRY_LEAD, lock=LEADER_LOCK_ID):
                     log.info(

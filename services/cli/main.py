@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
+from trustline.shared.faults import SetupError
 from trustline.shared.logs import configure_logging
 from trustline.shared.policy import load_policy
 from trustline.shared.settings import get_settings, redact
@@ -22,6 +24,7 @@ from .local import runstate
 from .local.devstack import DevStack
 from .local.processes import DevStackError
 from .offsets import offsets_app
+from .preflight import preflight
 from .report import report_app
 from .risk import risk_app
 from .signals import run_until_signalled
@@ -129,13 +132,28 @@ def dev_status(
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing: exit 0 when the schema is at head, else 1")
+    ] = False,
+    wait: Annotated[
+        float, typer.Option(help="With --check: keep checking for this many seconds until it is at head")
+    ] = 0.0,
+) -> None:
     """Bring the schema up to date as its owner, then grant the services' role only what it uses."""
     from trustline.shared.grants import GrantError
     from trustline.shared.migrations import upgrade
 
+    from .schema_check import wait_for_head
+
     configure_logging("WARNING")
     settings = get_settings()
+    if check:
+        ok, line = wait_for_head(settings, seconds=wait, say=_say)
+        if not ok:
+            raise _fail(line)
+        _say(line)
+        return
     try:
         console.print(f"migrating {settings.redacted_database_url(migration=True)}", highlight=False)
         report = upgrade(settings)
@@ -155,7 +173,9 @@ def topics_create(
     """Create the six event topics and their dead-letter topics."""
     from trustline.ingest.topics import ensure_topics
 
-    outcome = asyncio.run(ensure_topics(get_settings(), partitions=partitions))
+    settings = get_settings()
+    preflight(settings, database=False)
+    outcome = asyncio.run(ensure_topics(settings, partitions=partitions))
     for name, what in sorted(outcome.items()):
         console.print(f"{what:8} {name}")
 
@@ -167,6 +187,7 @@ def ingest(log_level: LogLevel = "INFO") -> None:
 
     configure_logging(log_level)
     settings = get_settings()
+    preflight(settings)
     run_until_signalled(lambda stop: run_worker(settings, stop))
 
 
@@ -198,6 +219,7 @@ def aggregate(
         n, seconds = asyncio.run(snapshot_at(settings, policy, instant))
         console.print(f"snapshot at {instant.isoformat()}: {n} samples in {seconds:.3f}s")
         return
+    preflight(settings, broker=False)
     run_until_signalled(Aggregator(settings, policy).run)
 
 
@@ -267,6 +289,7 @@ def api(log_level: LogLevel = "INFO") -> None:
 
     configure_logging(log_level)
     settings = get_settings()
+    preflight(settings)
     # The app logs one access line per request itself (with the request id and principal).
     uvicorn.Server(
         server.config(create_app(settings), settings, log_level=log_level.lower(), access_log=False)
@@ -320,6 +343,9 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except ValidationError as exc:  # settings: the message never carries the input (hide_input_in_errors)
+    except (ValidationError, SettingsError) as exc:  # settings: never with the input (hide_input_in_errors)
         console.print(f"[red]invalid settings:[/] {redact(str(exc))}", highlight=False)
         raise SystemExit(2) from None
+    except SetupError as exc:  # a certificate, a CA or a password to fix: one line, no stack trace
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

@@ -29,10 +29,10 @@ LAG = Gauge(
 _served: set[int] = set()
 
 
-def serve(port: int | None, host: str, *, token: SecretStr | None) -> None:
-    """Expose this process's metrics on its own port (once per process), behind the metrics token."""
+def serve(port: int | None, host: str, *, token: SecretStr | None, max_age: float) -> None:
+    """Expose this process's metrics (behind the metrics token) and its probes on its own port, once."""
     if port is not None and port not in _served:
-        metrics_server.serve(port=port, host=host, token=token)
+        metrics_server.serve(port=port, host=host, token=token, max_age=max_age)
         _served.add(port)
 
 

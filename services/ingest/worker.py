@@ -15,7 +15,7 @@ import asyncpg
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, RecordTooLargeError
 
-from trustline.shared import kafka, retention
+from trustline.shared import heartbeat, kafka, retention
 from trustline.shared.attribution import submitter
 from trustline.shared.db import pool_scope
 from trustline.shared.events import Decoder, Event, Rejection
@@ -113,6 +113,7 @@ class IngestWorker:
         try:
             await self._retry("start the broker clients", self._start)
             while not self._stop.is_set():
+                heartbeat.beat(ready=True)  # every poll: a loop stuck in a call stops beating
                 try:
                     batch = await self._consumer.getmany(
                         timeout_ms=self._settings.ingest_poll_timeout_ms,
@@ -341,6 +342,11 @@ class IngestWorker:
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Run one ingest worker until `stop` is set, with its own /metrics when a port is configured."""
-    metrics.serve(settings.ingest_metrics_port, settings.metrics_host, token=settings.metrics_token)
+    metrics.serve(
+        settings.ingest_metrics_port,
+        settings.metrics_host,
+        token=settings.metrics_token,
+        max_age=settings.heartbeat_max_age_seconds,
+    )
     async with pool_scope(settings, size=2) as pool:
         await IngestWorker(settings, pool, stop).run()

@@ -1,7 +1,7 @@
-"""The product installs without the local stack.
+"""The product installs without the local stack, as the image's build stage installs it.
 
-`pip install` of the checkout without extras, in a clean virtualenv: `trustline` works and points at real
-servers, `dev up` names the extra it lacks in one line, the local stack's wheels are absent, and every
+`pip install` of the checkout without extras, in a clean virtualenv, then its bytecode compiled (the
+Dockerfile's install step): `trustline` works and points at real servers (`migrate`, `migrate --check`), `dev up` names the extra it lacks in one line, the local stack's wheels are absent, and every
 module of the installed package imports (the same modules as the source tree: none is left out).
 
 The dependencies' wheels are kept in a cache between runs, so a rerun needs no download and a machine
@@ -65,13 +65,18 @@ def _run(*args: str | Path, timeout: float, **kwargs: Any) -> subprocess.Complet
     )
 
 
+# What the image's build stage copies and installs (tests/unit/deploy/test_dockerfile.py checks the two agree).
+SOURCES = ("pyproject.toml", "README.md", "services", "shared")
+
+
 def _source_copy(into: Path) -> Path:
     """The checkout's package sources, copied: building in the checkout would leave build files in it."""
     into.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, into / name)
-    for top in ("services", "shared"):
-        shutil.copytree(ROOT / top, into / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, into / name)
     return into
 
 
@@ -108,6 +113,9 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=900,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
+    # As the image does: compile the bytecode once, at build time (every module must compile).
+    compiled = _run(venv / "bin" / "python", "-m", "compileall", "-q", "-j", "0", venv / "lib", timeout=600)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     return venv / "bin"
 
 
@@ -181,6 +189,10 @@ def test_the_product_reaches_real_servers(product: Path, stack: Settings, tmp_pa
     done = _run(product / "trustline", "migrate", timeout=300, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "schema is up to date" in done.stdout + done.stderr
+    # What every component's init container runs: the schema is at this code's head.
+    done = _run(product / "trustline", "migrate", "--check", timeout=300, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "schema is at head" in done.stdout + done.stderr
     done = _run(product / "trustline", "topics", "create", timeout=300, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^(created|exists) +trustline\.assets$", done.stdout + done.stderr, re.MULTILINE)

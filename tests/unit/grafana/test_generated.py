@@ -87,10 +87,29 @@ def test_every_alert_has_a_runbook_section() -> None:
             assert anchor == rule["alert"].lower() and anchor in headings, rule["alert"]
 
 
+def test_every_panel_reads_the_datasource_its_board_lets_the_viewer_pick() -> None:
+    # No fixed uid: kube-prometheus-stack names its Prometheus `prometheus`, the local provisioning
+    # `trustline-prometheus`; a fixed one would leave every panel empty on one of them.
+    for name in BOARDS:
+        board = json.loads((ROOT / "dashboards" / name).read_text())
+        chosen = [v for v in board["templating"]["list"] if v["type"] == "datasource"]
+        assert len(chosen) == 1, name
+        uid = "${" + chosen[0]["name"] + "}"
+        kinds = {"datasource": "prometheus", "pg_datasource": "grafana-postgresql-datasource"}
+        assert chosen[0]["query"] == kinds[chosen[0]["name"]], name
+        refs = [p["datasource"] for p in panels(board) if "datasource" in p]
+        refs += [t["datasource"] for p in panels(board) for t in p.get("targets", []) if "datasource" in t]
+        refs += [v["datasource"] for v in board["templating"]["list"] if "datasource" in v]
+        assert refs and all(r["uid"] == uid and r["type"] == chosen[0]["query"] for r in refs), name
+    assert "trustline-prometheus" not in "".join((ROOT / "dashboards" / n).read_text() for n in BOARDS)
+
+
 def test_business_unit_and_severity_variables_filter_the_prometheus_boards() -> None:
     for name in BOARDS:
         board = json.loads((ROOT / "dashboards" / name).read_text())
-        variables = {v["name"] for v in board.get("templating", {}).get("list", [])}
+        variables = {
+            v["name"] for v in board.get("templating", {}).get("list", []) if v["type"] != "datasource"
+        }
         exprs = " ".join(t.get("expr", "") for p in panels(board) for t in p.get("targets", []))
         for variable in variables:
             assert f"${variable}" in exprs, (name, variable)
@@ -113,11 +132,14 @@ def test_the_runbook_base_url_can_be_set_for_one_generation(
     alerts = yaml.safe_load(render_all(runbook_base_url=base)[ROOT / "rules" / "alerts.yaml"])
     rules = [r for group in alerts["groups"] for r in group["rules"]]
     assert rules and all(r["annotations"]["runbook_url"] == f"{base}#{r['alert'].lower()}" for r in rules)
-    # `make dashboards` reads TRUSTLINE_RUNBOOK_BASE_URL: under another base only the alert rules differ from
-    # the committed ones (which keep the file's default); unset or empty, nothing does.
+    # `make dashboards` reads TRUSTLINE_RUNBOOK_BASE_URL: under another base only the alert rules (and the
+    # chart's copy of them) differ from the committed ones (which keep the file's default); unset or empty, nothing does.
     monkeypatch.setenv("TRUSTLINE_RUNBOOK_BASE_URL", base)
     assert main(["--check"]) == 1
-    assert capsys.readouterr().out == "out of date: grafana/rules/alerts.yaml (run `make dashboards`)\n"
+    assert capsys.readouterr().out == (
+        "out of date: grafana/rules/alerts.yaml (run `make dashboards`)\n"
+        "out of date: deploy/helm/trustline/files/rules/alerts.yaml (run `make dashboards`)\n"
+    )
     monkeypatch.setenv("TRUSTLINE_RUNBOOK_BASE_URL", "")
     assert main(["--check"]) == 0
 

@@ -30,6 +30,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 SETTINGS = Settings(kafka_bootstrap="k1:9092,k2:9092")
+PLAIN = {"security_protocol": "PLAINTEXT", "ssl_context": None}  # no TLS, no SASL unless configured
 
 
 @pytest.mark.usefixtures("recorded")
@@ -37,12 +38,13 @@ def test_every_producer_waits_for_all_replicas_and_keeps_its_own_options() -> No
     built = kafka.producer(SETTINGS, linger_ms=5, max_request_size=2048, request_timeout_ms=5000)
     assert built.kwargs == {
         "bootstrap_servers": "k1:9092,k2:9092",
+        **PLAIN,
         "acks": "all",
         "linger_ms": 5,
         "max_request_size": 2048,
         "request_timeout_ms": 5000,
     }
-    assert kafka.producer(SETTINGS).kwargs == {"bootstrap_servers": "k1:9092,k2:9092", "acks": "all"}
+    assert kafka.producer(SETTINGS).kwargs == {"bootstrap_servers": "k1:9092,k2:9092", **PLAIN, "acks": "all"}
 
 
 @pytest.mark.usefixtures("recorded")
@@ -50,6 +52,7 @@ def test_every_consumer_leaves_commits_to_its_caller() -> None:
     built = kafka.consumer(SETTINGS, group_id="g", auto_offset_reset="earliest", max_poll_records=10)
     assert built.kwargs == {
         "bootstrap_servers": "k1:9092,k2:9092",
+        **PLAIN,
         "enable_auto_commit": False,
         "group_id": "g",
         "auto_offset_reset": "earliest",
@@ -60,7 +63,7 @@ def test_every_consumer_leaves_commits_to_its_caller() -> None:
 @pytest.mark.usefixtures("recorded")
 def test_the_admin_client_reaches_the_same_cluster() -> None:
     built = kafka.admin(SETTINGS, request_timeout_ms=15000)
-    assert built.kwargs == {"bootstrap_servers": "k1:9092,k2:9092", "request_timeout_ms": 15000}
+    assert built.kwargs == {"bootstrap_servers": "k1:9092,k2:9092", **PLAIN, "request_timeout_ms": 15000}
 
 
 @pytest.mark.usefixtures("recorded")

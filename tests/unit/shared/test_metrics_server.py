@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +11,8 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import SecretStr
 
 from tests.conftest import free_port
-from trustline.shared import metrics_server
+from trustline.shared import heartbeat, metrics_server
+from trustline.shared.aio import wait_or_stop
 
 
 def serving(token: str | None) -> Iterator[str]:
@@ -77,3 +79,34 @@ def test_without_a_token_the_port_is_open(open_port: str) -> None:
 )
 def test_bearer_credentials(header: str | None, token: str | None) -> None:
     assert metrics_server.bearer_credentials(header) == token
+
+
+def test_the_probes_follow_the_loops_heartbeat_without_the_token(
+    protected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = protected.removesuffix("/metrics")
+    clock = [1000.0]
+    monkeypatch.setattr(heartbeat, "_clock", lambda: clock[0])
+    monkeypatch.setattr(heartbeat, "_started", 1000.0)
+    monkeypatch.setattr(heartbeat, "_last", None)
+    monkeypatch.setattr(heartbeat, "_ready", False)
+    # Just started: alive (the start counts as a beat), not ready until the loop says so.
+    assert httpx.get(f"{base}/healthz").status_code == 200
+    assert httpx.get(f"{base}/readyz").status_code == 503
+    heartbeat.beat(ready=True)
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200 and ready.json() == {
+        "status": "ok",
+        "ready": True,
+        "seconds_since_beat": 0.0,
+    }
+    # A deliberate wait beats: 100 s into a backoff, still alive (the limit is the default 120 s here).
+    clock[0] += 100.0
+    asyncio.run(wait_or_stop(asyncio.Event(), 0.01))
+    assert httpx.get(f"{base}/healthz").status_code == 200
+    # No beat for 121 s: a loop stuck in a call. Both probes fail, and say so.
+    clock[0] += 121.0
+    stalled = httpx.get(f"{base}/healthz")
+    assert stalled.status_code == 503 and stalled.json()["status"] == "stalled"
+    assert stalled.json()["seconds_since_beat"] == 121.0
+    assert httpx.get(f"{base}/readyz").status_code == 503

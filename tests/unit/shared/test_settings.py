@@ -15,7 +15,9 @@ from trustline.shared.settings import DEV_OWNER_ROLE, DEV_SERVICE_ROLE, Settings
 
 SECRET = "hunter2-s3cret"
 URL = f"postgresql://app:{SECRET}@db.internal/trustline"
-PROD = {"env": "prod", "database_url": URL, "kafka_bootstrap": "kafka:9092", "metrics_token": "tok"}
+# Production as it should be: TLS to both servers (without it, each start warns).
+PROD = {"env": "prod", "database_url": URL + "?sslmode=verify-full", "kafka_bootstrap": "kafka:9093",
+        "kafka_security_protocol": "SSL", "metrics_token": "tok"}  # fmt: skip
 
 
 def test_prod_refuses_unauthenticated_reads_and_metrics_unless_acknowledged() -> None:
