@@ -9,7 +9,7 @@ SOURCES_ID := $(shell find services shared -name '*.py' 2>/dev/null | sort | cks
 STAMP := $(VENV)/.installed-$(SOURCES_ID)
 
 .PHONY: install tools run stop test lint typecheck unit integration chart-test dashboards bench bench-p1 bench-p2 bench-p3 \
-	bench-p4 bench-p6 bench-h1 clean
+	bench-p4 bench-p6 bench-h1 bench-p3-live clean
 
 install: $(STAMP)
 
@@ -67,7 +67,7 @@ dashboards: install
 	$(BIN)/python -m grafana.generator
 
 # Benchmarks (not tests): figures as ratios to a reference measured in the same run; see bench/README.md.
-bench: bench-p1 bench-p2 bench-p3 bench-p4 bench-p6 bench-h1
+bench: bench-p1 bench-p2 bench-p3 bench-p3-live bench-p4 bench-p6 bench-h1
 
 P1_EVENTS ?= 100000
 bench-p1: install
@@ -79,6 +79,9 @@ bench-p2: install
 
 bench-p3: install
 	$(BIN)/python bench/p3_aggregation.py
+
+bench-p3-live: install
+	$(BIN)/python bench/p3_live.py
 
 bench-p4: install
 	$(BIN)/python bench/p4_scrape.py

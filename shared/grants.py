@@ -42,6 +42,8 @@ TABLES: Mapping[str, frozenset[str]] = {
     "mfa_factor_versions": _VERSIONS,
     "cloud_check_versions": _VERSIONS,
     "incident_versions": _VERSIONS,
+    # Ingest appends the entities each batch touched; the aggregator leader deletes the rows it processed.
+    "entity_changes": frozenset({"SELECT", "INSERT", "DELETE"}),
     # A snapshot replaces an earlier one at the same instant; pruning deletes old ones. A value interval
     # is closed when its series changes (or split when a backfill lands inside it); pruning deletes the
     # intervals no kept snapshot reads, and the series no interval names.
@@ -68,6 +70,7 @@ TABLES: Mapping[str, frozenset[str]] = {
 SEQUENCES: Mapping[str, frozenset[str]] = {
     "risk_acceptance_audit_seq_seq": frozenset(),
     "metric_series_id_seq": frozenset(),
+    "entity_changes_seq_seq": frozenset(),
 }
 FUNCTIONS: Mapping[str, frozenset[str]] = {
     "trustline_create_raw_events_partitions": frozenset({"EXECUTE"}),

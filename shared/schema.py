@@ -174,6 +174,7 @@ cloud_check_versions = Table(
     Column("region", Text),
     Column("framework", Text),
     _ts("evaluated_at"),
+    Index(None, "control_id"),  # the checks a control-scoped risk acceptance names
 )
 
 incident_versions = Table(
@@ -188,6 +189,16 @@ incident_versions = Table(
     _ts("contained_at", nullable=True),
     _ts("restored_at", nullable=True),
     _ts("resolved_at", nullable=True),
+)
+
+# The entities each ingest batch refolded, as (domain, key), written in the batch's transaction: the
+# aggregator leader recomputes only those for the live snapshot, then deletes exactly the rows it read.
+entity_changes = Table(
+    "entity_changes",
+    metadata,
+    Column("seq", BigInteger, Identity(always=False), primary_key=True),
+    Column("domain", Text, nullable=False),
+    Column("key", Text, nullable=False),
 )
 
 # The risk-acceptance registry: documented, business-owned, time-bound; decisions are timestamped so the

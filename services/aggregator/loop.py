@@ -20,6 +20,7 @@ from prometheus_client import Gauge, Histogram
 from trustline.shared import heartbeat, metrics_server, retention
 from trustline.shared.aio import wait_or_stop
 from trustline.shared.db import connect, is_transient
+from trustline.shared.metrics.live import Live
 from trustline.shared.metrics.snapshot import Caps, store_snapshot
 from trustline.shared.metrics.store import prune
 from trustline.shared.policy import Policy
@@ -97,13 +98,15 @@ class Aggregator:
             forget_folds()  # whoever leads next reports the caps; a stale figure here would keep alerting
 
     async def _snapshots(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        # "Now" from what changed: each term starts from a full read (another leader may have run between).
+        live = Live(self.policy)
         while not stop.is_set():
             at = datetime.now(UTC)
             # The registry records each expiry (audited at its expiry time); the metrics need no wait for it.
             if expired := await registry.expire_due(conn, now=at):
                 log.info("risk register: %d acceptance(s) expired", expired)
             caps = Caps.of(self.settings)
-            stored = await store_snapshot(conn, at=at, policy=self.policy, caps=caps, writer=self.writer)
+            stored = await live.store(conn, at=at, caps=caps, writer=self.writer)
             DURATION.observe(stored.seconds)
             LAST_SUCCESS.set_to_current_time()
             record_folds(stored.folded)

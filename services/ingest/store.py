@@ -10,6 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from trustline.shared.events import Event
+from trustline.shared.metrics import changes
 
 from .raw import insert_new
 from .resume import resume
@@ -40,5 +41,7 @@ async def store_events(conn: asyncpg.Connection, events: Sequence[Event]) -> Sto
     fresh = {(ev.source, ev.id): ev.data for ev in new}
     for domain, cutoffs in sorted(touched.items()):
         await resume(conn, domain, cutoffs, fresh)
+    # The live snapshot recomputes exactly these entities; recorded with the state they describe.
+    await changes.record(conn, ((domain, key) for domain, keys in touched.items() for key in keys))
     stored = Counter(ev.topic for ev in new)
     return StoreResult(stored=stored, duplicates=Counter(ev.topic for ev in events) - stored)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Final, get_args
+from typing import Any, Final, get_args
 
 import asyncpg
 
@@ -12,26 +13,32 @@ from trustline.shared.risk.models import Status
 from trustline.shared.sql import Query, fetch
 
 from .samples import Sample
-from .sql import ACCEPTED_AT, ACCEPTED_CHECKS, check_staleness, fresh_check
+from .sql import ACCEPTED_AT, ACCEPTED_CHECKS, ESTATE, Entities, check_staleness, fresh_check
 
-# Muted and stale checks drop out; a failing check under an acceptance counts as accepted.
-CHECKS_SQL = Query(f"""
+
+def checks_sql(ent: Entities = ESTATE) -> str:
+    """Muted and stale checks drop out; a failing check under an acceptance counts as accepted."""
+    return f"""
 WITH accepted AS ({ACCEPTED_AT}),
 fresh AS MATERIALIZED (
     SELECT c.resource_id, c.control_id, c.provider, c.severity, c.status
-    FROM cloud_check_versions c WHERE {fresh_check("c")}
+    FROM cloud_check_versions c WHERE {fresh_check("c")}{ent.where("c")}
 ),
 hits AS ({ACCEPTED_CHECKS}),
 chk AS (
-    SELECT f.provider, f.severity, CASE WHEN h.control_id IS NULL THEN f.status ELSE 'accepted' END AS status
+    SELECT f.resource_id, f.control_id, f.provider, f.severity,
+           CASE WHEN h.control_id IS NULL THEN f.status ELSE 'accepted' END AS status
     FROM fresh f LEFT JOIN hits h USING (resource_id, control_id)
 )
-SELECT provider, severity,
+SELECT {ent.columns()}provider, severity,
        count(*) FILTER (WHERE status = 'pass') AS pass,
        count(*) FILTER (WHERE status = 'fail') AS fail,
        count(*) FILTER (WHERE status = 'accepted') AS accepted
-FROM chk GROUP BY provider, severity
-""")
+FROM chk GROUP BY {ent.columns()}provider, severity
+"""
+
+
+CHECKS_SQL = Query(checks_sql())
 
 # The registry as it stood at T, read from the decision timestamps.
 RISK_SQL = Query("""
@@ -53,13 +60,25 @@ RISK_STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 
 async def posture_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
     """cloud_config_checks, risk_acceptances and risk_acceptances_expiring_7d as of `at`."""
+    checks = await fetch(conn, CHECKS_SQL, at=at, check_stale_after=check_staleness(policy))
+    return check_samples(checks) + await risk_samples(conn, at=at)
+
+
+def check_samples(rows: Sequence[Any]) -> list[Sample]:
+    """cloud_config_checks by provider, severity and status."""
     out: list[Sample] = []
-    for r in await fetch(conn, CHECKS_SQL, at=at, check_stale_after=check_staleness(policy)):
+    for r in rows:
         labels = {"provider": r["provider"], "severity": r["severity"]}
         for status in ("pass", "fail", "accepted"):
             out.append(
                 Sample("trustline_cloud_config_checks", {**labels, "status": status}, float(r[status]))
             )
+    return out
+
+
+async def risk_samples(conn: asyncpg.Connection, *, at: datetime) -> list[Sample]:
+    """risk_acceptances and risk_acceptances_expiring_7d: the registry is small, read whole every time."""
+    out: list[Sample] = []
     rows = {r["status"]: r for r in await fetch(conn, RISK_SQL, at=at)}
     if rows:
         for status in RISK_STATUSES:

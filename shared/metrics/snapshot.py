@@ -70,8 +70,18 @@ async def evaluate(conn: asyncpg.Connection, *, at: datetime, policy: Policy, ca
         *await posture_samples(conn, at=at, policy=policy),
         *await incident_samples(conn, at=at),
         *await source_samples(conn, at=at),
-        Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp(), slope=1.0),
+        stamp(at),
     ]
+    return capped(samples, caps)
+
+
+def stamp(at: datetime) -> Sample:
+    """snapshot_timestamp_seconds: the instant the snapshot is of."""
+    return Sample("trustline_snapshot_timestamp_seconds", {}, at.timestamp(), slope=1.0)
+
+
+def capped(samples: list[Sample], caps: Caps) -> Evaluated:
+    """A snapshot's samples under the label caps."""
     units = cap_business_units(samples, caps.business_units)
     sources = cap_sources(units.samples, caps.sources)
     return Evaluated(sources.samples, {"business_unit": units.folded, "source": sources.folded})

@@ -13,10 +13,14 @@ thing wherever it appears:
   their names in the same order (text[]).
 
 `edr_ages`, `severity_sla` and `check_staleness` give those values from a policy.
+
+The live snapshot reads the same statements per entity (`Entities`): grouped additionally by the entity's
+key columns, and optionally only for the entities named by `:entity_<key column>` arrays (text[]).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from trustline.shared.policy import Policy
@@ -28,6 +32,50 @@ from .samples import WINDOWS
 _NARROWEST_FIRST: Final = sorted(WINDOWS.items(), key=lambda kv: kv[1])
 WINDOW_NAMES: Final = tuple(name for name, _ in _NARROWEST_FIRST)
 WINDOW_SECONDS: Final = tuple(float(seconds) for _, seconds in _NARROWEST_FIRST)
+
+
+@dataclass(frozen=True, slots=True)
+class Entities:
+    """Which entities a family's statement reads, and whether it groups by them.
+
+    The as-of path reads the whole estate grouped by labels only (`ESTATE`). The live snapshot keeps one
+    contribution per entity, so it groups by the entity's `key` columns too: once over every entity, then
+    `only` those named by the `:entity_<column>` arrays. One statement text serves all three, so what a
+    family means is written once.
+    """
+
+    key: tuple[str, ...] = ()
+    only: bool = False
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The parameters the entity filter binds."""
+        return tuple(f"entity_{k}" for k in self.key) if self.only else ()
+
+    def where(self, alias: str) -> str:
+        """` AND <alias>'s key is one of the named entities`, or nothing."""
+        if not self.only:
+            return ""
+        if len(self.key) == 1:
+            return f" AND {alias}.{self.key[0]} = ANY(:entity_{self.key[0]}::text[])"
+        columns = ", ".join(f"{alias}.{k}" for k in self.key)
+        arrays = ", ".join(f":entity_{k}::text[]" for k in self.key)
+        return f" AND ({columns}) IN (SELECT * FROM unnest({arrays}))"
+
+    def grouping(self, alias: str) -> str:
+        """What to GROUP BY when the labels are none: the key columns, or `()` (one row for the estate)."""
+        return ", ".join(f"{alias}.{k}" for k in self.key) or "()"
+
+    def keys(self, alias: str) -> str:
+        """The key columns of `alias` to group by, each with a comma."""
+        return "".join(f"{alias}.{k}, " for k in self.key)
+
+    def columns(self, alias: str | None = None) -> str:
+        """The key columns to select (from `alias`, or as named in the FROM list), each with a comma."""
+        return "".join(f"{alias}.{k} AS {k}, " if alias else f"{k}, " for k in self.key)
+
+
+ESTATE: Final = Entities()
 
 
 def as_of(alias: str) -> Fragment:
@@ -42,8 +90,14 @@ def unit_of(asset: str) -> str:
     return f"COALESCE({asset}.business_unit, 'unassigned')"
 
 
-# Assets as the inventory knew them at T (absent: never heard of).
-ASSETS_AT: Final = Fragment(f"SELECT a.* FROM asset_versions a WHERE {as_of('a')}", needs=("at",))
+def assets_at(ent: Entities = ESTATE) -> Fragment:
+    """Assets as the inventory knew them at T (absent: never heard of)."""
+    return Fragment(
+        f"SELECT a.* FROM asset_versions a WHERE {as_of('a')}{ent.where('a')}", needs=("at", *ent.needs)
+    )
+
+
+ASSETS_AT: Final = assets_at()
 
 # Risk acceptances in force at T: approved, not yet expired, not revoked.
 ACCEPTED_AT: Final = Fragment(
@@ -79,20 +133,24 @@ def check_scope(r: str, f: str) -> str:
     )
 
 
-# Assets expected to run EDR at T, each with whether it is covered.
-EDR_EXPECTED_AT: Final = Fragment(
-    f"""
+def edr_expected_at(ent: Entities = ESTATE) -> Fragment:
+    """Assets expected to run EDR at T, each with whether it is covered."""
+    return Fragment(
+        f"""
 SELECT a.asset_id, a.hostname, a.kind, a.business_unit, a.os_family, a.last_seen,
        e.last_healthy_at, e.uninstalled_at,
        (e.last_healthy_at >= :at::timestamptz - make_interval(secs => :heartbeat_max_age::float8)
         AND (e.uninstalled_at IS NULL OR e.uninstalled_at <= e.last_healthy_at)) IS TRUE AS covered
-FROM ({ASSETS_AT}) a
-LEFT JOIN (SELECT e.* FROM edr_versions e WHERE {as_of("e")}) e ON e.asset_id = a.asset_id
+FROM ({assets_at(ent)}) a
+LEFT JOIN (SELECT e.* FROM edr_versions e WHERE {as_of("e")}{ent.where("e")}) e ON e.asset_id = a.asset_id
 WHERE NOT a.retired AND a.edr_required
   AND a.last_seen >= :at::timestamptz - make_interval(secs => :inventory_stale_after::float8)
 """,
-    needs=("at", "heartbeat_max_age", "inventory_stale_after"),
-)
+        needs=("at", "heartbeat_max_age", "inventory_stale_after", *ent.needs),
+    )
+
+
+EDR_EXPECTED_AT: Final = edr_expected_at()
 
 # For an EDR version `e` at T (shadow IT): a healthy heartbeat within the max age from an asset the
 # inventory has never observed.
@@ -105,20 +163,29 @@ AND NOT EXISTS (SELECT 1 FROM asset_versions a
     needs=("at", "heartbeat_max_age"),
 )
 
-# Active identities at T.
-IDENTITIES_AT: Final = Fragment(
-    f"SELECT i.* FROM identity_versions i WHERE {as_of('i')} AND i.active", needs=("at",)
-)
 
-# Per user, the factors enrolled at T; strong when any is phishing resistant.
-FACTORS_AT: Final = Fragment(
-    f"""
+def identities_at(ent: Entities = ESTATE) -> Fragment:
+    """Active identities at T."""
+    return Fragment(
+        f"SELECT i.* FROM identity_versions i WHERE {as_of('i')} AND i.active{ent.where('i')}",
+        needs=("at", *ent.needs),
+    )
+
+
+def factors_at(ent: Entities = ESTATE) -> Fragment:
+    """Per user, the factors enrolled at T; strong when any is phishing resistant."""
+    return Fragment(
+        f"""
 SELECT f.user_id, bool_or(f.factor_type = ANY(:phishing_resistant_factors::text[])) AS strong,
        array_agg(DISTINCT f.factor_type ORDER BY f.factor_type) AS factor_types
-FROM mfa_factor_versions f WHERE {as_of("f")} AND f.enrolled GROUP BY f.user_id
+FROM mfa_factor_versions f WHERE {as_of("f")} AND f.enrolled{ent.where("f")} GROUP BY f.user_id
 """,
-    needs=("at", "phishing_resistant_factors"),
-)
+        needs=("at", "phishing_resistant_factors", *ent.needs),
+    )
+
+
+IDENTITIES_AT: Final = identities_at()
+FACTORS_AT: Final = factors_at()
 
 
 def unremediated(c: str) -> Fragment:
@@ -131,12 +198,15 @@ def open_cycle(c: str, a: str) -> Fragment:
     return Fragment(f"{unremediated(c)} AND NOT COALESCE({a}.retired, false)", needs=("at",))
 
 
-# Open vulnerability cycles at T on assets not retired, as CTEs ending in `opened`, each with its SLA. A
-# cycle is accepted when an acceptance in force names it (scoped by business unit too) and the cycle's
-# severity at T is at or below the acceptance's: a re-rating above it ends the cover.
-OPEN_CYCLES_CTES: Final = Fragment(
-    f"""
-asset_at AS ({ASSETS_AT}),
+def open_cycles_ctes(ent: Entities = ESTATE) -> Fragment:
+    """Open vulnerability cycles at T on assets not retired, as CTEs ending in `opened`, each with its SLA.
+
+    A cycle is accepted when an acceptance in force names it (scoped by business unit too) and the cycle's
+    severity at T is at or below the acceptance's: a re-rating above it ends the cover.
+    """
+    return Fragment(
+        f"""
+asset_at AS ({assets_at(ent)}),
 accepted AS ({ACCEPTED_AT}),
 sla AS (SELECT * FROM unnest(:severities::text[], :sla_seconds::float8[]) AS s(severity, seconds)),
 hits AS (
@@ -144,7 +214,7 @@ hits AS (
     FROM accepted r
     JOIN vuln_cycle_versions c ON c.vulnerability_id = r.vulnerability_id
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
-    WHERE {unremediated("c")}
+    WHERE {unremediated("c")}{ent.where("c")}
       AND {vulnerability_scope("r", "c", unit_of("a"))}
       AND {within_ceiling("c.severity", "r.severity")}
 ),
@@ -157,10 +227,13 @@ opened AS (
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
     LEFT JOIN hits h
            ON h.asset_id = c.asset_id AND h.vulnerability_id = c.vulnerability_id AND h.cycle = c.cycle
-    WHERE {open_cycle("c", "a")}
+    WHERE {open_cycle("c", "a")}{ent.where("c")}
 )""",
-    needs=("at", "severities", "sla_seconds"),
-)
+        needs=("at", "severities", "sla_seconds", *ent.needs),
+    )
+
+
+OPEN_CYCLES_CTES: Final = open_cycles_ctes()
 
 
 def fresh_check(alias: str) -> Fragment:
@@ -181,14 +254,19 @@ FROM fresh f JOIN accepted r ON {check_scope("r", "f")}
 WHERE f.status = 'fail' AND {within_ceiling("f.severity", "r.severity")}
 """
 
-# Incidents at T that opened and have a severity counted in metrics.
-INCIDENTS_AT: Final = Fragment(
-    f"""
+
+def incidents_at(ent: Entities = ESTATE) -> Fragment:
+    """Incidents at T that opened and have a severity counted in metrics."""
+    return Fragment(
+        f"""
 SELECT i.* FROM incident_versions i
-WHERE {as_of("i")} AND i.opened_at IS NOT NULL AND i.severity = ANY(:severities::text[])
+WHERE {as_of("i")} AND i.opened_at IS NOT NULL AND i.severity = ANY(:severities::text[]){ent.where("i")}
 """,
-    needs=("at", "severities"),
-)
+        needs=("at", "severities", *ent.needs),
+    )
+
+
+INCIDENTS_AT: Final = incidents_at()
 
 
 def edr_ages(policy: Policy) -> dict[str, float]:

@@ -18,21 +18,35 @@ from trustline.shared.policy import Policy
 from trustline.shared.sql import Query, fetch
 
 from .samples import DURATION_BUCKETS, Sample, histogram
-from .sql import OPEN_CYCLES_CTES, WINDOW_NAMES, WINDOW_SECONDS, as_of, severity_sla, unit_of
+from .sql import (
+    ESTATE,
+    WINDOW_NAMES,
+    WINDOW_SECONDS,
+    Entities,
+    as_of,
+    open_cycles_ctes,
+    severity_sla,
+    unit_of,
+)
 
 _AGE_BUCKETS = ("0-30d", "31-60d", "61-90d", "90d+")
 _STATUSES = ("within_sla", "breached", "accepted")
 # -bound for every histogram bound, ascending: width_bucket(-secs, ...) counts the bounds >= secs.
 _NEG_BOUNDS = sorted(-float(b) for b in DURATION_BUCKETS)
 
+
 # Closed and open cycles are read separately (the closed ones through the remediated_at index); the few
 # acceptances in force find their cycles through the vulnerability_id index. Each branch of the union has
 # its own columns (`closed_*`, `open_*`; NULL in the other branch's rows): `part` only says which is set.
 # :window_seconds the windows narrowest first; :negated_bounds every histogram bound negated, ascending.
-VULNERABILITIES_SQL = Query(f"""
-WITH {OPEN_CYCLES_CTES},
+# Per open group, the earliest detection and the cycles past their SLA let the live snapshot move the
+# oldest age and the debt with the clock between two recomputations of an entity.
+def vulnerabilities_sql(ent: Entities = ESTATE) -> str:
+    """The statement of every vulnerability family (per entity as `ent` says)."""
+    return f"""
+WITH {open_cycles_ctes(ent)},
 closed AS (
-    SELECT {unit_of("a")} AS business_unit, c.severity, s.seconds AS sla_seconds,
+    SELECT {ent.columns("c")}{unit_of("a")} AS business_unit, c.severity, s.seconds AS sla_seconds,
            date_part('epoch', c.remediated_at - c.detected_at) AS secs,
            date_part('epoch', :at - c.remediated_at) AS ago
     FROM vuln_cycle_versions c
@@ -40,40 +54,49 @@ closed AS (
     LEFT JOIN asset_at a ON a.asset_id = c.asset_id
     WHERE c.remediated_at <= :at
       AND c.remediated_at > :at::timestamptz - make_interval(secs => (:window_seconds::float8[])[3])
-      AND {as_of("c")}
+      AND {as_of("c")}{ent.where("c")}
 )
-SELECT 'closed' AS part, business_unit, severity,
+SELECT 'closed' AS part, {ent.columns()}business_unit, severity,
        CASE WHEN ago < (:window_seconds::float8[])[1] THEN 0
             WHEN ago < (:window_seconds::float8[])[2] THEN 1 ELSE 2 END AS closed_window,
        width_bucket(-secs, :negated_bounds::float8[]) AS closed_bounds_at_or_above,
        secs <= sla_seconds AS closed_within_sla,
        count(*) AS closed_cycles, sum(secs) AS closed_seconds,
        NULL::int AS open_age_bucket, NULL::int AS open_status, NULL::bigint AS open_cycles,
-       NULL::float8 AS open_debt_seconds, NULL::float8 AS open_oldest_age
-FROM closed GROUP BY business_unit, severity, closed_window, closed_bounds_at_or_above, closed_within_sla
+       NULL::float8 AS open_debt_seconds, NULL::float8 AS open_oldest_age,
+       NULL::timestamptz AS open_oldest_detected, NULL::bigint AS open_past_sla
+FROM closed
+GROUP BY {ent.columns()}business_unit, severity, closed_window, closed_bounds_at_or_above, closed_within_sla
 UNION ALL
-SELECT 'open' AS part, business_unit, severity,
+SELECT 'open' AS part, {ent.columns()}business_unit, severity,
        NULL::int AS closed_window, NULL::int AS closed_bounds_at_or_above, NULL::bool AS closed_within_sla,
        NULL::bigint AS closed_cycles, NULL::float8 AS closed_seconds,
        CASE WHEN age < 31 * 86400 THEN 0 WHEN age < 61 * 86400 THEN 1 WHEN age < 91 * 86400 THEN 2
             ELSE 3 END AS open_age_bucket,
        CASE WHEN accepted THEN 2 WHEN age > sla_seconds THEN 1 ELSE 0 END AS open_status,
        count(*) AS open_cycles, sum(greatest(0, age - sla_seconds)) AS open_debt_seconds,
-       max(age) AS open_oldest_age
-FROM opened GROUP BY business_unit, severity, open_age_bucket, open_status
-""")
+       max(age) AS open_oldest_age, min(detected_at) AS open_oldest_detected,
+       count(*) FILTER (WHERE age > sla_seconds) AS open_past_sla
+FROM opened GROUP BY {ent.columns()}business_unit, severity, open_age_bucket, open_status
+"""
+
+
+VULNERABILITIES_SQL = Query(vulnerabilities_sql())
 
 
 async def vulnerability_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
     """Every vulnerability family as of `at`."""
-    rows = await fetch(
-        conn,
-        VULNERABILITIES_SQL,
-        at=at,
-        **severity_sla(policy),
-        window_seconds=list(WINDOW_SECONDS),
-        negated_bounds=_NEG_BOUNDS,
-    )
+    rows = await fetch(conn, VULNERABILITIES_SQL, at=at, **params(policy))
+    return samples(rows)
+
+
+def params(policy: Policy) -> dict[str, object]:
+    """The policy-given parameters of the vulnerability statement (all but `:at`)."""
+    return {**severity_sla(policy), "window_seconds": list(WINDOW_SECONDS), "negated_bounds": _NEG_BOUNDS}
+
+
+def samples(rows: Sequence[Any]) -> list[Sample]:
+    """Every vulnerability family from the statement's rows (closed and open parts)."""
     return remediation_samples([r for r in rows if r["part"] == "closed"]) + open_samples(
         [r for r in rows if r["part"] == "open"]
     )
