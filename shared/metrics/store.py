@@ -199,6 +199,7 @@ async def write_snapshot(
             records = await _clipped(conn, records, at=at, next_at=next_at)
         if records:
             await conn.copy_records_to_table("metric_values", records=records, columns=_VALUE_COLUMNS)
+        await execute(conn, _NOTIFY, channel=SNAPSHOT_CHANNEL, at=at.isoformat())  # delivered at commit
 
 
 # Series whose next interval starts between two stored snapshots: one that started at a snapshot since
@@ -220,6 +221,9 @@ async def _clipped(
     ]
 
 
+# Whoever serves the newest snapshot (the API) listens here, so it need not wait for its next poll.
+SNAPSHOT_CHANNEL = "trustline_snapshot"
+_NOTIFY = Query("SELECT pg_notify(:channel, :at)")
 _LATEST = Query("SELECT max(at) FROM snapshots")
 
 

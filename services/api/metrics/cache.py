@@ -82,12 +82,16 @@ class SnapshotCache:
             )
 
     async def _poll(self, stop: asyncio.Event) -> None:
-        """Refresh every interval on one connection, closed when stopped and dropped after a fault."""
+        """Refresh when the aggregator says a snapshot is stored, and at least every interval, on one
+        connection, closed when stopped and dropped after a fault."""
         conn = await connect(self._settings)
+        stored = asyncio.Event()
         try:
+            await conn.add_listener(store.SNAPSHOT_CHANNEL, lambda *_: stored.set())
             while not stop.is_set():
+                stored.clear()
                 await self.refresh(conn)
-                await wait_or_stop(stop, self._interval)
+                await wait_or_stop(stop, self._interval, wake=stored)
         except BaseException:
             conn.terminate()
             raise
