@@ -37,6 +37,9 @@ TABLES: Mapping[str, frozenset[str]] = {
     "mfa_factor_versions": _VERSIONS,
     "cloud_check_versions": _VERSIONS,
     "incident_versions": _VERSIONS,
+    # Catalog imports (CLI or the connector route) close a version and add one, or replace one at the
+    # same instant.
+    "kev_catalog_versions": _VERSIONS,
     # A snapshot replaces an earlier one at the same instant; pruning deletes old ones (their samples
     # go with them by cascade, or with their day's partition).
     "snapshots": frozenset({"SELECT", "INSERT", "DELETE"}),

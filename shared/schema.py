@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -106,6 +107,18 @@ vuln_cycle_versions = Table(
     Index(None, "valid_from"),
     Index(None, "remediated_at"),
     Index(None, "vulnerability_id"),
+)
+
+# The known-exploited catalog (CISA KEV) as versions: an import at S adds or changes entries from S on and
+# leaves every instant before S as it was.
+kev_catalog_versions = Table(
+    "kev_catalog_versions",
+    metadata,
+    Column("vulnerability_id", Text, primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
+    Column("date_added", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
 )
 
 edr_versions = Table(

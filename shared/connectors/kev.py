@@ -2,7 +2,7 @@
 
 Each `vulnerabilities[]` entry gives `cveID`, `dateAdded` and `dueDate` (dates, `YYYY-MM-DD`); the
 catalog is not events but state, versioned by the instant it is imported at (see
-`trustline.shared.kev`). Vendor, product, required action, ransomware use and notes are not mapped.
+`kev_catalog`). Vendor, product, required action, ransomware use and notes are not mapped.
 """
 
 from __future__ import annotations
