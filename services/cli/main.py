@@ -282,7 +282,11 @@ At = Annotated[
 Source = Annotated[str | None, typer.Option("--source", help="Event source (default: the tool's name)")]
 AdminGroup = Annotated[
     list[str] | None,
-    typer.Option("--admin-group", help="A group or role that makes a user privileged (repeatable)"),
+    typer.Option(
+        "--admin-group",
+        help="A group or role that makes a user privileged (repeatable; default: "
+        "TRUSTLINE_CONNECTOR_ADMIN_GROUPS)",
+    ),
 ]
 
 
@@ -296,7 +300,7 @@ def _import_tool(
         source=_identifier(source, "--source") or tool,
         at=_instant(at) if at else None,
         scope=_identifier(scope, "--full-scan"),
-        admin_names=frozenset(admins or ()),
+        admin_names=frozenset(admins or get_settings().connector_admin_groups),
     )
     raw = _read(path)
     try:
