@@ -1,4 +1,5 @@
-"""Vulnerability families: time to patch, remediations by SLA, open backlog, age and debt.
+"""Vulnerability families: time to patch, remediations by SLA, open backlog, age and debt, and the open
+findings of known-exploited vulnerabilities against their catalog due date.
 
 One statement reads the cycles once and groups them into a few hundred rows; Python then builds the
 cumulative histogram buckets and the nested windows (7d within 30d within 90d).
@@ -18,7 +19,16 @@ from trustline.shared.policy import Policy
 from trustline.shared.sql import Query, fetch
 
 from .samples import DURATION_BUCKETS, Sample, histogram
-from .sql import OPEN_CYCLES_CTES, WINDOW_NAMES, WINDOW_SECONDS, as_of, severity_sla, unit_of
+from .sql import (
+    KEV_AT,
+    OPEN_CYCLES_CTES,
+    WINDOW_NAMES,
+    WINDOW_SECONDS,
+    as_of,
+    kev_deadline,
+    severity_sla,
+    unit_of,
+)
 
 _AGE_BUCKETS = ("0-30d", "31-60d", "61-90d", "90d+")
 _STATUSES = ("within_sla", "breached", "accepted")
@@ -28,9 +38,12 @@ _NEG_BOUNDS = sorted(-float(b) for b in DURATION_BUCKETS)
 # Closed and open cycles are read separately (the closed ones through the remediated_at index); the few
 # acceptances in force find their cycles through the vulnerability_id index. Each branch of the union has
 # its own columns (`closed_*`, `open_*`; NULL in the other branch's rows): `part` only says which is set.
+# An open cycle whose vulnerability is in the known-exploited catalog at T also has `open_kev_status`
+# (NULL otherwise): breached once T is past the earlier of the catalog's due date and the severity SLA.
 # :window_seconds the windows narrowest first; :negated_bounds every histogram bound negated, ascending.
 VULNERABILITIES_SQL = Query(f"""
 WITH {OPEN_CYCLES_CTES},
+kev_at AS ({KEV_AT}),
 closed AS (
     SELECT {unit_of("a")} AS business_unit, c.severity, s.seconds AS sla_seconds,
            date_part('epoch', c.remediated_at - c.detected_at) AS secs,
@@ -48,8 +61,8 @@ SELECT 'closed' AS part, business_unit, severity,
        width_bucket(-secs, :negated_bounds::float8[]) AS closed_bounds_at_or_above,
        secs <= sla_seconds AS closed_within_sla,
        count(*) AS closed_cycles, sum(secs) AS closed_seconds,
-       NULL::int AS open_age_bucket, NULL::int AS open_status, NULL::bigint AS open_cycles,
-       NULL::float8 AS open_debt_seconds, NULL::float8 AS open_oldest_age
+       NULL::int AS open_age_bucket, NULL::int AS open_status, NULL::int AS open_kev_status,
+       NULL::bigint AS open_cycles, NULL::float8 AS open_debt_seconds, NULL::float8 AS open_oldest_age
 FROM closed GROUP BY business_unit, severity, closed_window, closed_bounds_at_or_above, closed_within_sla
 UNION ALL
 SELECT 'open' AS part, business_unit, severity,
@@ -58,9 +71,12 @@ SELECT 'open' AS part, business_unit, severity,
        CASE WHEN age < 31 * 86400 THEN 0 WHEN age < 61 * 86400 THEN 1 WHEN age < 91 * 86400 THEN 2
             ELSE 3 END AS open_age_bucket,
        CASE WHEN accepted THEN 2 WHEN age > sla_seconds THEN 1 ELSE 0 END AS open_status,
+       CASE WHEN k.vulnerability_id IS NULL THEN NULL WHEN accepted THEN 2
+            WHEN :at > {kev_deadline("o", "k")} THEN 1 ELSE 0 END AS open_kev_status,
        count(*) AS open_cycles, sum(greatest(0, age - sla_seconds)) AS open_debt_seconds,
        max(age) AS open_oldest_age
-FROM opened GROUP BY business_unit, severity, open_age_bucket, open_status
+FROM opened o LEFT JOIN kev_at k ON k.vulnerability_id = o.vulnerability_id
+GROUP BY business_unit, severity, open_age_bucket, open_status, open_kev_status
 """)
 
 
@@ -74,9 +90,12 @@ async def vulnerability_samples(conn: asyncpg.Connection, *, at: datetime, polic
         window_seconds=list(WINDOW_SECONDS),
         negated_bounds=_NEG_BOUNDS,
     )
-    return remediation_samples([r for r in rows if r["part"] == "closed"]) + open_samples(
-        [r for r in rows if r["part"] == "open"]
-    )
+    opened = [r for r in rows if r["part"] == "open"]
+    return [
+        *remediation_samples([r for r in rows if r["part"] == "closed"]),
+        *open_samples(opened),
+        *kev_samples(opened),
+    ]
 
 
 @dataclass
@@ -136,3 +155,17 @@ def open_samples(rows: Sequence[Any]) -> list[Sample]:
         out.append(Sample("trustline_security_debt_seconds", labels, o.debt))
         out.append(Sample("trustline_vulnerability_oldest_open_age_seconds", labels, o.oldest))
     return out
+
+
+def kev_samples(rows: Sequence[Any]) -> list[Sample]:
+    """kev_vulnerabilities_open: open cycles of catalog vulnerabilities by unit and status (every status of
+    a unit that has any, so a count that drops to zero shows as 0, not as a vanished series)."""
+    acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in rows:
+        if r["open_kev_status"] is not None:
+            acc[r["business_unit"]][r["open_kev_status"]] += r["open_cycles"]
+    return [
+        Sample("trustline_kev_vulnerabilities_open", {"business_unit": bu, "sla_status": status}, float(n))
+        for bu, counts in sorted(acc.items())
+        for status, n in zip(_STATUSES, counts, strict=True)
+    ]
