@@ -280,6 +280,10 @@ At = Annotated[
     str | None, typer.Option("--at", help="The scan's instant, RFC 3339 (default: the tool's own)")
 ]
 Source = Annotated[str | None, typer.Option("--source", help="Event source (default: the tool's name)")]
+Asset = Annotated[
+    str | None,
+    typer.Option("--asset", help="Put every finding on this asset (default: the scanned artifact's name)"),
+]
 AdminGroup = Annotated[
     list[str] | None,
     typer.Option(
@@ -291,7 +295,13 @@ AdminGroup = Annotated[
 
 
 def _import_tool(
-    tool: str, path: str, scope: str | None, at: str | None, source: str | None, admins: list[str] | None
+    tool: str,
+    path: str,
+    scope: str | None,
+    at: str | None,
+    source: str | None,
+    admins: list[str] | None,
+    asset: str | None = None,
 ) -> None:
     from trustline.ingest.importer import import_tool
     from trustline.shared.connectors import Options
@@ -300,6 +310,7 @@ def _import_tool(
         source=_identifier(source, "--source") or tool,
         at=_instant(at) if at else None,
         scope=_identifier(scope, "--full-scan"),
+        asset=_identifier(asset, "--asset"),
         admin_names=frozenset(admins or get_settings().connector_admin_groups),
     )
     raw = _read(path)
@@ -325,7 +336,17 @@ def _report(summary: ImportSummary) -> None:
         raise typer.Exit(2)
 
 
-def _snapshot_command(tool: str, help_text: str) -> None:
+def _scanner_command(tool: str, help_text: str) -> None:
+    def command(
+        path: FileArg, full_scan: FullScan = None, at: At = None, source: Source = None, asset: Asset = None
+    ) -> None:
+        _import_tool(tool, path, full_scan, at, source, None, asset)
+
+    command.__doc__ = help_text
+    import_app.command(tool)(command)
+
+
+def _directory_command(tool: str, help_text: str) -> None:
     def command(
         path: FileArg,
         full_scan: FullScan = None,
@@ -339,12 +360,12 @@ def _snapshot_command(tool: str, help_text: str) -> None:
     import_app.command(tool)(command)
 
 
-_snapshot_command(
-    "trivy", "Publish a Trivy JSON report (trivy image|fs|k8s -f json); exit 2 when some were refused."
+_scanner_command(
+    "trivy", "Publish a Trivy JSON report (trivy image|fs|k8s -f json); exit 2 when some are refused."
 )
-_snapshot_command("grype", "Publish a Grype JSON report (grype ... -o json); exit 2 when some were refused.")
-_snapshot_command("okta", "Publish Okta users with their factors (a JSON array of /api/v1/users objects).")
-_snapshot_command("entra", "Publish Entra ID userRegistrationDetails (the Graph response or its users).")
+_scanner_command("grype", "Publish a Grype JSON report (grype ... -o json); exit 2 when some are refused.")
+_directory_command("okta", "Publish Okta users with their factors (a JSON array of /api/v1/users objects).")
+_directory_command("entra", "Publish Entra ID userRegistrationDetails (the Graph response or its users).")
 
 
 @import_app.command("pagerduty")

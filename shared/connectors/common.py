@@ -35,13 +35,15 @@ class Options:
     """How to map one document.
 
     `at` overrides the instant the tool wrote into its output (a scan's time); `scope` names the complete
-    scan this document is (None: a partial import); `admin_names` are the groups or roles that make an
-    identity privileged.
+    scan this document is (None: a partial import); `asset` puts a scanner's findings on that asset instead
+    of the scanned artifact's name (e.g. an image repository without its tag, so a finding that survives a
+    new tag keeps its clock); `admin_names` are the groups or roles that make an identity privileged.
     """
 
     source: str
     at: datetime | None = None
     scope: str | None = None
+    asset: str | None = None
     admin_names: frozenset[str] = frozenset()
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 

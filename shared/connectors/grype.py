@@ -30,7 +30,7 @@ def _map(doc: Any, opts: Options, mapped: Mapped) -> None:
         raise ConnectorError("not a Grype JSON report: no `matches` array (grype ... -o json)")
     at = scan_instant(mapped, opts, get(doc, "descriptor", "timestamp"), field_name="descriptor.timestamp")
     asset = _target(doc.get("source"))
-    findings = Findings("grype", mapped)
+    findings = Findings("grype", mapped, opts)
     for i, match in enumerate(records(doc["matches"])):
         vuln = get(match, "vulnerability")
         findings.add(f"matches[{i}]", asset, _cve(match, text(get(vuln, "id"))), get(vuln, "severity"))

@@ -41,10 +41,13 @@ class Findings:
 
     tool: str
     mapped: Mapped
+    opts: Options
     found: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def add(self, record: str, asset_id: str | None, vulnerability_id: str | None, severity: object) -> None:
-        """One finding as the tool wrote it; refused with a reason when it cannot be mapped."""
+        """One finding as the tool wrote it (on `Options.asset` when set); refused with a reason when it
+        cannot be mapped."""
+        asset_id = self.opts.asset or asset_id
         if not usable_id(asset_id) or not usable_id(vulnerability_id):
             what = "asset" if not usable_id(asset_id) else "vulnerability id"
             self.mapped.refuse(record, "invalid_data", f"no usable {what}", identified=False)

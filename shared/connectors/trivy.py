@@ -28,7 +28,7 @@ def _map(doc: Any, opts: Options, mapped: Mapped) -> None:
     if not isinstance(doc, dict):
         raise ConnectorError("a Trivy JSON report is an object (trivy ... -f json)")
     at = scan_instant(mapped, opts, doc.get("CreatedAt"), field_name="CreatedAt")
-    findings = Findings("trivy", mapped)
+    findings = Findings("trivy", mapped, opts)
     if "Results" in doc:
         if not isinstance(doc["Results"], list | None):
             raise ConnectorError("`Results` is not an array")

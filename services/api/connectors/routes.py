@@ -44,6 +44,15 @@ At = Annotated[
     datetime | None,
     Query(description="the scan's instant (RFC 3339 with an offset); default: the tool's own, else now"),
 ]
+Asset = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=512,
+        pattern=NO_CONTROL,
+        description="scanners: the asset every finding is on (default: the scanned artifact's name)",
+    ),
+]
 Source = Annotated[
     str | None,
     Query(min_length=1, max_length=512, pattern=NO_CONTROL, description="event source; default: the tool"),
@@ -129,11 +138,13 @@ def _snapshot_route(tool: str, what: str) -> None:
         full_scan: FullScan = None,
         at: At = None,
         source: Source = None,
+        asset: Asset = None,
     ) -> ConnectorAccepted:
         opts = Options(
             source=source or tool,
             at=_instant(at),
             scope=full_scan,
+            asset=asset if tool in ("trivy", "grype") else None,
             admin_names=frozenset(request.app.state.connector_admin_groups),
         )
         return await _submit(request, conn, who, tool=tool, opts=opts, body=await _body(request))

@@ -116,3 +116,11 @@ def test_grype_directory_target() -> None:
 def test_not_a_grype_report() -> None:
     mapped = map_grype({"results": []}, Options(source="grype", now=NOW))
     assert [r.reason for r in mapped.refused] == ["invalid_envelope"]
+
+
+def test_asset_option_puts_every_finding_on_one_asset() -> None:
+    # A new tag of the same repository: with --asset the findings keep their key across tags.
+    mapped = map_trivy(trivy_image("registry.example.com/payments/api:1.4.3"),
+                       Options(source="trivy", asset="registry.example.com/payments/api", now=NOW))  # fmt: skip
+    assert {e["data"]["asset_id"] for e in mapped.events} == {"registry.example.com/payments/api"}
+    assert "registry.example.com/payments/api\x1fCVE-2023-5363" in mapped.reported
