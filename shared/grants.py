@@ -44,6 +44,9 @@ TABLES: Mapping[str, frozenset[str]] = {
     "incident_versions": _VERSIONS,
     # Ingest appends the entities each batch touched; the aggregator leader deletes the rows it processed.
     "entity_changes": frozenset({"SELECT", "INSERT", "DELETE"}),
+    # Catalog imports (CLI or the connector route) close a version and add one, or replace one at the
+    # same instant.
+    "kev_catalog_versions": _VERSIONS,
     # A snapshot replaces an earlier one at the same instant; pruning deletes old ones. A value interval
     # is closed when its series changes (or split when a backfill lands inside it); pruning deletes the
     # intervals no kept snapshot reads, and the series no interval names.

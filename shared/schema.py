@@ -128,6 +128,18 @@ vuln_cycle_versions = Table(
     Index(None, "vulnerability_id"),
 )
 
+# The known-exploited catalog (CISA KEV) as versions: an import at S adds or changes entries from S on and
+# leaves every instant before S as it was.
+kev_catalog_versions = Table(
+    "kev_catalog_versions",
+    metadata,
+    Column("vulnerability_id", Text, primary_key=True),
+    _ts("valid_from", primary_key=True),
+    _ts("valid_to", nullable=True),
+    Column("date_added", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+)
+
 edr_versions = Table(
     "edr_versions",
     metadata,

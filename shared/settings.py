@@ -207,7 +207,12 @@ class Settings(BaseSettings):
         files = FileSettingsSource(settings_cls, ENV_PREFIX)
         return init_settings, env_settings, files, dotenv_settings, file_secret_settings
 
-    @field_validator("api_allowed_hosts", mode="before")
+    # Connectors: the shared secret PagerDuty signs its v3 webhooks with (unset: the PagerDuty route answers
+    # 503), and the groups or roles that make an Okta or Entra ID user privileged (comma-separated).
+    pagerduty_webhook_secret: SecretStr | None = None
+    connector_admin_groups: Annotated[list[str], NoDecode] = []
+
+    @field_validator("api_allowed_hosts", "connector_admin_groups", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value

@@ -105,6 +105,13 @@ def backlog() -> list[AnyPanel]:
             unit=DAYS_UNIT,
         ),
         _oldest(),
+        bars_panel(
+            "Known-exploited vulnerabilities by SLA status",
+            "Open cycles whose vulnerability is in the CISA KEV catalog (as imported): breached past the "
+            "earlier of the catalog's due date and the severity SLA. Not filtered by severity.",
+            [Q(count("trustline_kev_vulnerabilities_open", BU, by=["sla_status"]), "{{sla_status}}")],
+            unit="short",
+        ),
     ]
 
 

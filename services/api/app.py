@@ -15,6 +15,7 @@ from trustline.shared.policy import load_policy
 from trustline.shared.settings import Settings, get_settings
 
 from . import docs, errors, pages
+from .connectors.routes import router as connectors_router
 from .events.routes import router as events_router
 from .events.service import Publisher
 from .gaps.routes import router as gaps_router
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.publisher = Publisher(settings)
     app.state.max_batch_events = settings.api_max_batch_events
     pages.install(app, settings)  # the session cookie sits inside the hygiene middleware below
+    secret = settings.pagerduty_webhook_secret
+    app.state.pagerduty_secret = secret.get_secret_value().encode() if secret is not None else None
+    app.state.connector_admin_groups = settings.connector_admin_groups
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     if settings.api_allowed_hosts:
         app.add_middleware(AllowedHosts, hosts=settings.api_allowed_hosts)
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(risk_router)
     app.include_router(kpis_router)
     app.include_router(events_router)
+    app.include_router(connectors_router)
     app.include_router(gaps_router)
     app.include_router(reports_router)
     return app

@@ -30,7 +30,7 @@ from .risk import risk_app
 from .signals import run_until_signalled
 
 if TYPE_CHECKING:
-    from trustline.ingest.importer import Kind
+    from trustline.ingest.importer import ImportSummary, Kind
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -257,14 +257,7 @@ def _import(path: Path, kind: Kind) -> None:
         summary = asyncio.run(import_file(get_settings(), path, kind, Console()))
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    for topic, n in sorted(summary.accepted.items()):
-        console.print(f"accepted {n:>8}  {topic}")
-    for reason, n in sorted(summary.rejected.items()):
-        console.print(f"rejected {n:>8}  {reason}")
-    for example in summary.examples:
-        console.print(f"  {example}", highlight=False)
-    if summary.rejected:
-        raise typer.Exit(2)
+    _report(summary)
 
 
 @import_app.command("events")
@@ -277,6 +270,151 @@ def import_events(path: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
 def import_ocsf(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Publish OCSF records, e.g. a Prowler *.ocsf.json report (exit 2 when some were refused)."""
     _import(path, "ocsf")
+
+
+def _read(path: str) -> bytes:
+    """The file's bytes, or standard input's for `-` (a CI step pipes the scanner's output in)."""
+    import sys
+
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _identifier(value: str | None, what: str) -> str | None:
+    """A source or scope as the contract allows them: 1 to 512 characters, no control character."""
+    if value is not None and (
+        not value or len(value) > 512 or any(ord(c) < 32 or ord(c) == 127 for c in value)
+    ):
+        raise typer.BadParameter(f"{what} must be 1 to 512 characters without control characters")
+    return value
+
+
+FileArg = Annotated[str, typer.Argument(help="The tool's JSON output, or - for standard input")]
+FullScan = Annotated[
+    str | None,
+    typer.Option(
+        "--full-scan",
+        metavar="SCOPE",
+        help="This file is a complete scan of SCOPE (e.g. image:api): close what it no longer reports",
+    ),
+]
+At = Annotated[
+    str | None, typer.Option("--at", help="The scan's instant, RFC 3339 (default: the tool's own)")
+]
+Source = Annotated[str | None, typer.Option("--source", help="Event source (default: the tool's name)")]
+Asset = Annotated[
+    str | None,
+    typer.Option("--asset", help="Put every finding on this asset (default: the scanned artifact's name)"),
+]
+AdminGroup = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--admin-group",
+        help="A group or role that makes a user privileged (repeatable; default: "
+        "TRUSTLINE_CONNECTOR_ADMIN_GROUPS)",
+    ),
+]
+
+
+def _import_tool(
+    tool: str,
+    path: str,
+    scope: str | None,
+    at: str | None,
+    source: str | None,
+    admins: list[str] | None,
+    asset: str | None = None,
+) -> None:
+    from trustline.ingest.importer import import_tool
+    from trustline.shared.connectors import Options
+
+    opts = Options(
+        source=_identifier(source, "--source") or tool,
+        at=_instant(at) if at else None,
+        scope=_identifier(scope, "--full-scan"),
+        asset=_identifier(asset, "--asset"),
+        admin_names=frozenset(admins or get_settings().connector_admin_groups),
+    )
+    raw = _read(path)
+    try:
+        summary = asyncio.run(import_tool(get_settings(), tool, raw, opts, Console()))
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    for why, n in sorted(summary.ignored.items()):
+        console.print(f"ignored  {n:>8}  {why}", highlight=False)
+    for note in summary.notes:
+        console.print(note, highlight=False)
+    _report(summary)
+
+
+def _report(summary: ImportSummary) -> None:
+    for topic, n in sorted(summary.accepted.items()):
+        console.print(f"accepted {n:>8}  {topic}")
+    for reason, n in sorted(summary.rejected.items()):
+        console.print(f"rejected {n:>8}  {reason}")
+    for example in summary.examples:
+        console.print(f"  {example}", highlight=False)
+    if summary.rejected:
+        raise typer.Exit(2)
+
+
+def _scanner_command(tool: str, help_text: str) -> None:
+    def command(
+        path: FileArg, full_scan: FullScan = None, at: At = None, source: Source = None, asset: Asset = None
+    ) -> None:
+        _import_tool(tool, path, full_scan, at, source, None, asset)
+
+    command.__doc__ = help_text
+    import_app.command(tool)(command)
+
+
+def _directory_command(tool: str, help_text: str) -> None:
+    def command(
+        path: FileArg,
+        full_scan: FullScan = None,
+        at: At = None,
+        source: Source = None,
+        admin_group: AdminGroup = None,
+    ) -> None:
+        _import_tool(tool, path, full_scan, at, source, admin_group)
+
+    command.__doc__ = help_text
+    import_app.command(tool)(command)
+
+
+_scanner_command(
+    "trivy", "Publish a Trivy JSON report (trivy image|fs|k8s -f json); exit 2 when some are refused."
+)
+_scanner_command("grype", "Publish a Grype JSON report (grype ... -o json); exit 2 when some are refused.")
+_directory_command("okta", "Publish Okta users with their factors (a JSON array of /api/v1/users objects).")
+_directory_command("entra", "Publish Entra ID userRegistrationDetails (the Graph response or its users).")
+
+
+@import_app.command("pagerduty")
+def import_pagerduty(path: FileArg, source: Source = None) -> None:
+    """Publish stored PagerDuty v3 webhook bodies (JSON array or lines; the live route checks signatures)."""
+    _import_tool("pagerduty", path, None, None, source, None)
+
+
+@import_app.command("kev")
+def import_kev(path: FileArg, at: At = None) -> None:
+    """Store the CISA KEV catalog as of --at (default now); nothing before that instant changes."""
+    from trustline.ingest.importer import import_kev as store
+
+    instant = _instant(at) if at else datetime.now(UTC)
+    raw = _read(path)
+    try:
+        got = asyncio.run(store(get_settings(), raw, at=instant))
+    except (OSError, ValueError) as exc:
+        raise _fail(redact(str(exc))) from exc
+    console.print(
+        f"KEV catalog {got.version or '(no version)'} as of {instant.isoformat()}: {got.added} added, "
+        f"{got.updated} updated, {got.unchanged} unchanged",
+        highlight=False,
+    )
+    _report(got.refused)
 
 
 @app.command()

@@ -31,6 +31,11 @@ FAMILIES: Final = {
         ),
         Family("trustline_vulnerability_oldest_open_age_seconds", _G, "Age of the oldest open cycle"),
         Family(
+            "trustline_kev_vulnerabilities_open",
+            _G,
+            "Open cycles of known-exploited vulnerabilities, by the earlier of catalog due date and SLA",
+        ),
+        Family(
             "trustline_edr_assets_expected",
             _G,
             "Assets in scope for EDR: not retired, required, recently seen",

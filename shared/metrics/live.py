@@ -109,6 +109,7 @@ class LiveState:
     """The leader's contributions per entity, their totals per group, and when each entity next moves."""
 
     def __init__(self, policy: Policy) -> None:
+        self.policy = policy
         self._params = _policy_params(policy)
         self.at: datetime | None = None
         self._contributions: dict[tuple[str, Key], list[tuple[int, Contribution]]] = {}
@@ -242,7 +243,8 @@ async def evaluate_live(
     samples: list[Sample] = []
     for (_, build), rows in zip(PARTS, state.rows(at), strict=True):
         samples += build(rows)
-    # The registry and the feeds are small: read whole, as the as-of path does.
+    # The registry, the feeds and the known-exploited findings are small: read whole, as the as-of path does.
+    samples += await vulnerabilities.kev_samples(conn, at=at, policy=state.policy)
     samples += await posture.risk_samples(conn, at=at)
     samples += await source_samples(conn, at=at)
     samples.append(stamp(at))

@@ -20,7 +20,7 @@ from .posture import posture_samples
 from .samples import Sample
 from .sources import source_samples
 from .store import write_snapshot
-from .vulnerabilities import vulnerability_samples
+from .vulnerabilities import kev_samples, vulnerability_samples
 
 WORK_MEM = "64MB"
 # Room to hash and group a large estate in memory rather than spilling to disk (for this transaction only).
@@ -66,6 +66,7 @@ async def evaluate(conn: asyncpg.Connection, *, at: datetime, policy: Policy, ca
     """Every family as of `at`, under the label caps: the same code for now, the past and tests."""
     samples = [
         *await vulnerability_samples(conn, at=at, policy=policy),
+        *await kev_samples(conn, at=at, policy=policy),
         *await coverage_samples(conn, at=at, policy=policy),
         *await posture_samples(conn, at=at, policy=policy),
         *await incident_samples(conn, at=at),

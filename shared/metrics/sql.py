@@ -236,6 +236,24 @@ opened AS (
 OPEN_CYCLES_CTES: Final = open_cycles_ctes()
 
 
+# The known-exploited catalog as it stood at T (an import at S changes nothing before S).
+KEV_AT: Final = Fragment(
+    f"SELECT k.vulnerability_id, k.date_added, k.due_date FROM kev_catalog_versions k WHERE {as_of('k')}",
+    needs=("at",),
+)
+
+
+def kev_due(k: str) -> str:
+    """The end of catalog entry `k`'s due date: remediation is due by then (midnight UTC after it)."""
+    return f"(({k}.due_date + 1)::timestamp AT TIME ZONE 'UTC')"
+
+
+def kev_deadline(o: str, k: str) -> str:
+    """An open cycle `o` (of `opened`) of a catalog vulnerability `k` is due by the earlier of the catalog's
+    due date and its severity's SLA."""
+    return f"least({o}.detected_at + make_interval(secs => {o}.sla_seconds), {kev_due(k)})"
+
+
 def fresh_check(alias: str) -> Fragment:
     """A cloud check version that counts at T: current, evaluated recently enough, not muted, not info."""
     return Fragment(

@@ -1,7 +1,10 @@
-"""Vulnerability families: time to patch, remediations by SLA, open backlog, age and debt.
+"""Vulnerability families: time to patch, remediations by SLA, open backlog, age and debt, and the open
+findings of known-exploited vulnerabilities against their catalog due date.
 
 One statement reads the cycles once and groups them into a few hundred rows; Python then builds the
-cumulative histogram buckets and the nested windows (7d within 30d within 90d).
+cumulative histogram buckets and the nested windows (7d within 30d within 90d). The known-exploited
+family has its own statement, which starts from the catalog: it reads only the cycles of catalog
+vulnerabilities, so the live snapshot can afford to run it whole every time.
 """
 
 from __future__ import annotations
@@ -19,14 +22,21 @@ from trustline.shared.sql import Query, fetch
 
 from .samples import DURATION_BUCKETS, Sample, histogram
 from .sql import (
+    ACCEPTED_AT,
+    ASSETS_AT,
     ESTATE,
+    KEV_AT,
     WINDOW_NAMES,
     WINDOW_SECONDS,
     Entities,
     as_of,
+    kev_deadline,
+    open_cycle,
     open_cycles_ctes,
     severity_sla,
     unit_of,
+    vulnerability_scope,
+    within_ceiling,
 )
 
 _AGE_BUCKETS = ("0-30d", "31-60d", "61-90d", "90d+")
@@ -160,3 +170,41 @@ def open_samples(rows: Sequence[Any]) -> list[Sample]:
         out.append(Sample("trustline_security_debt_seconds", labels, o.debt, slope=float(o.status[1])))
         out.append(Sample("trustline_vulnerability_oldest_open_age_seconds", labels, o.oldest, slope=1.0))
     return out
+
+
+# Open cycles of the vulnerabilities in the known-exploited catalog at T (through the vulnerability_id
+# index), by business unit and status: accepted as for vulnerabilities_open, breached once T is past the
+# earlier of the catalog's due date and the severity SLA.
+KEV_SQL = Query(f"""
+WITH kev_at AS ({KEV_AT}),
+accepted AS ({ACCEPTED_AT}),
+sla AS (SELECT * FROM unnest(:severities::text[], :sla_seconds::float8[]) AS s(severity, seconds)),
+opened AS (
+    SELECT {unit_of("a")} AS business_unit, c.detected_at, s.seconds AS sla_seconds, k.due_date,
+           EXISTS (SELECT 1 FROM accepted r
+                   WHERE {vulnerability_scope("r", "c", unit_of("a"))}
+                     AND {within_ceiling("c.severity", "r.severity")}) AS accepted
+    FROM kev_at k
+    JOIN vuln_cycle_versions c ON c.vulnerability_id = k.vulnerability_id
+    JOIN sla s ON s.severity = c.severity
+    LEFT JOIN ({ASSETS_AT}) a ON a.asset_id = c.asset_id
+    WHERE {open_cycle("c", "a")}
+)
+SELECT o.business_unit,
+       CASE WHEN o.accepted THEN 2 WHEN :at > {kev_deadline("o", "o")} THEN 1 ELSE 0 END AS open_kev_status,
+       count(*) AS open_cycles
+FROM opened o GROUP BY 1, 2
+""")
+
+
+async def kev_samples(conn: asyncpg.Connection, *, at: datetime, policy: Policy) -> list[Sample]:
+    """kev_vulnerabilities_open as of `at`: every status of a unit that has any, so a count that drops
+    to zero shows as 0, not as a vanished series."""
+    acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in await fetch(conn, KEV_SQL, at=at, **severity_sla(policy)):
+        acc[r["business_unit"]][r["open_kev_status"]] += r["open_cycles"]
+    return [
+        Sample("trustline_kev_vulnerabilities_open", {"business_unit": bu, "sla_status": status}, float(n))
+        for bu, counts in sorted(acc.items())
+        for status, n in zip(_STATUSES, counts, strict=True)
+    ]

@@ -27,6 +27,8 @@ from typing import Any
 import asyncpg
 
 from tests.scenario import D, H, ev, load
+from trustline.shared.connectors.kev import Entry
+from trustline.shared.connectors.kev_catalog import store_catalog
 from trustline.shared.policy import Policy
 from trustline.shared.risk import service as registry
 from trustline.shared.risk.models import AcceptanceCreate, Scope
@@ -131,3 +133,6 @@ async def build(conn: asyncpg.Connection, t: datetime) -> None:
     """Store every event of the organisation through the real ingest store, and the registry."""
     await load(conn, [*assets(t), *identities(t), *cloud(t), *vulnerabilities(t), *incidents(t)])
     await acceptances(conn, t)
+    # CVE-C9 is known-exploited (catalog imported 30 d before t, due 2 d before t): a KEV breach.
+    kev = Entry("CVE-C9", (t - 31 * D).date(), (t - 2 * D).date())
+    await store_catalog(conn, [kev], at=t - 30 * D)

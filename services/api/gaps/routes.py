@@ -105,14 +105,23 @@ async def vulnerabilities_past_sla(
     page: Paged,
     business_unit: Unit = None,
     severity: SlaSeverity | None = None,
+    kev: Annotated[
+        bool,
+        Query(
+            description="only known-exploited vulnerabilities (the KEV catalog at T), past the earlier of "
+            "the catalog's due date and the severity SLA"
+        ),
+    ] = False,
 ) -> Page[VulnerabilityPastSla]:
-    """Open cycles older than sla_days, not covered by a risk acceptance, on assets not retired."""
+    """Open cycles older than sla_days (or, with `kev`, known-exploited ones past their catalog deadline), not
+    covered by a risk acceptance, on assets not retired."""
     return await service.vulnerabilities_past_sla(
         conn=conn,
         page=page,
         policy=request.app.state.policy,
         business_unit=business_unit,
         severity=severity,
+        kev=kev,
     )
 
 

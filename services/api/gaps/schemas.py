@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -82,19 +82,24 @@ class VulnerabilityPastSla(BaseModel):
 
     model_config = _example(
         asset_id="host-0042", vulnerability_id="CVE-2026-1234", severity="critical", kev=True,
-        business_unit="payments", detected_at="2026-09-20T12:00:00Z", age_seconds=950400.0, sla_days=7,
+        kev_due_date="2026-10-04", business_unit="payments", detected_at="2026-09-20T12:00:00Z",
+        age_seconds=950400.0, sla_days=7,
         overdue_seconds=345600.0, reason="acceptance_severity_exceeded",
     )  # fmt: skip
     asset_id: str
     vulnerability_id: str
     severity: SlaSeverity
-    kev: bool
+    kev: bool = Field(description="flagged known-exploited by the scanner, or in the KEV catalog at T")
+    kev_due_date: date | None = Field(
+        default=None, description="the KEV catalog's due date at T (remediate by the end of that day, UTC)"
+    )
     business_unit: str = Field(description="the asset's business unit at T; `unassigned` when unknown")
     detected_at: datetime = Field(description="when this cycle opened (re-detections never restart it)")
     age_seconds: float = Field(description="T - detected_at, in seconds")
     sla_days: int = Field(description="the severity's SLA (policy sla_days), in days as the policy sets it")
     overdue_seconds: float = Field(
-        description="age_seconds - sla_days x 86400 (their sum is security_debt_seconds)"
+        description="age_seconds - sla_days x 86400 (their sum is security_debt_seconds); with `kev`, the "
+        "time past the earlier of the catalog's due date and the SLA"
     )
     reason: UncoveredReason = Field(description=_UNCOVERED)
 

@@ -25,12 +25,14 @@ from trustline.shared.metrics.sql import (
     FACTORS_AT,
     IDENTITIES_AT,
     INCIDENTS_AT,
+    KEV_AT,
     OPEN_CYCLES_CTES,
     as_of,
     check_scope,
     check_staleness,
     edr_ages,
     fresh_check,
+    kev_deadline,
     severity_sla,
     vulnerability_scope,
 )
@@ -191,16 +193,25 @@ async def identities_without_mfa(
 
 
 # A NULL :business_unit or :severity is any.
+# :kev lists instead the open cycles of known-exploited vulnerabilities (the catalog at T) past the earlier
+# of their catalog due date and severity SLA, overdue from that deadline (kev_vulnerabilities_open, breached).
 _PAST_SLA = _Listing(
     VulnerabilityPastSla,
     f"""
-WITH {OPEN_CYCLES_CTES}
-SELECT o.asset_id, o.vulnerability_id, o.severity, o.kev, o.business_unit, o.detected_at,
-       o.age AS age_seconds, (o.sla_seconds / 86400)::int AS sla_days,
-       o.age - o.sla_seconds AS overdue_seconds,
-       {_uncovered_reason(vulnerability_scope("r", "o", "o.business_unit"))} AS reason
-FROM opened o
-WHERE NOT o.accepted AND o.age > o.sla_seconds
+WITH {OPEN_CYCLES_CTES},
+kev_at AS ({KEV_AT}),
+listed AS (
+    SELECT o.*, k.due_date AS kev_due_date,
+           CASE WHEN :kev::bool THEN date_part('epoch', :at - {kev_deadline("o", "k")})
+                ELSE o.age - o.sla_seconds END AS overdue_seconds
+    FROM opened o LEFT JOIN kev_at k ON k.vulnerability_id = o.vulnerability_id
+    WHERE NOT o.accepted AND (NOT :kev::bool OR k.vulnerability_id IS NOT NULL)
+)
+SELECT o.asset_id, o.vulnerability_id, o.severity, o.kev OR o.kev_due_date IS NOT NULL AS kev, o.kev_due_date,
+       o.business_unit, o.detected_at, o.age AS age_seconds, (o.sla_seconds / 86400)::int AS sla_days,
+       o.overdue_seconds, {_uncovered_reason(vulnerability_scope("r", "o", "o.business_unit"))} AS reason
+FROM listed o
+WHERE o.overdue_seconds > 0
   AND (:business_unit::text IS NULL OR o.business_unit = :business_unit)
   AND (:severity::text IS NULL OR o.severity = :severity)
 """,
@@ -215,9 +226,11 @@ async def vulnerabilities_past_sla(
     policy: Policy,
     business_unit: str | None,
     severity: str | None,
+    kev: bool = False,
 ) -> Page[VulnerabilityPastSla]:
-    """Open, not accepted cycles past SLA (vulnerabilities_open, breached), most overdue first."""
-    filters = {**severity_sla(policy), "business_unit": business_unit, "severity": severity}
+    """Open, not accepted cycles past SLA (vulnerabilities_open, breached), most overdue first; with `kev`,
+    known-exploited ones past their catalog deadline (kev_vulnerabilities_open, breached)."""
+    filters = {**severity_sla(policy), "business_unit": business_unit, "severity": severity, "kev": kev}
     return await _PAST_SLA.read(conn, page=page, filters=filters)
 
 

@@ -24,6 +24,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from tests.conftest import serve_api, truncate_all
 from trustline.ingest.topics import ensure_topics
@@ -58,6 +59,8 @@ OPERATIONS = [
     "GET /api/v1/gaps/edr-uncovered", "GET /api/v1/gaps/edr-unknown",
     "GET /api/v1/gaps/identities-without-mfa", "GET /api/v1/gaps/vulnerabilities-past-sla",
     "GET /api/v1/gaps/cloud-checks-failing", "GET /api/v1/gaps/incidents-open",
+    "POST /api/v1/connectors/trivy", "POST /api/v1/connectors/grype", "POST /api/v1/connectors/okta",
+    "POST /api/v1/connectors/entra", "POST /api/v1/connectors/pagerduty", "POST /api/v1/connectors/kev",
 ]  # fmt: skip
 # (operation, class): inputs that still answer 500 in code owned elsewhere, each a strict xfail naming the
 # input, so that it flips once fixed. Empty since main merged the registry and ingest hardening.
@@ -107,7 +110,13 @@ async def server(stack: Settings) -> AsyncIterator[Server]:
     """One API for the module: fresh tables and topics, a 64 KiB body limit, a key with every scope."""
     tag = uuid.uuid4().hex[:8]
     mine = stack.model_copy(
-        update={"topic_prefix": f"f{tag}", "consumer_group": f"g{tag}", "api_max_body_bytes": 65536}
+        update={
+            "topic_prefix": f"f{tag}",
+            "consumer_group": f"g{tag}",
+            "api_max_body_bytes": 65536,
+            # Configured, so the PagerDuty route checks signatures (unsigned fuzz answers 401, not 503).
+            "pagerduty_webhook_secret": SecretStr("fuzz-webhook-secret"),
+        }
     )
     await truncate_all(mine.migration_asyncpg_dsn())
     await ensure_topics(mine)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+from datetime import date, timedelta
 
 import asyncpg
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from tests.integration.metrics.test_properties import SCENARIO
 from tests.scenario import T, load
 from trustline.api.metrics.exposition import render
+from trustline.shared.connectors.kev import Entry
+from trustline.shared.connectors.kev_catalog import store_catalog
 from trustline.shared.metrics.catalog import FAMILIES
 from trustline.shared.metrics.snapshot import compute_snapshot
 from trustline.shared.policy import Policy
@@ -35,6 +38,8 @@ def promtool() -> str:
 async def test_promtool_check_metrics_reports_nothing(clean: Settings, db: asyncpg.Connection) -> None:
     tool = promtool()
     await load(db, SCENARIO)
+    # v1 (open on a1 at T since T - 10 d) is known-exploited, so the KEV family is populated too.
+    await store_catalog(db, [Entry("v1", date(2026, 9, 1), date(2026, 9, 20))], at=T - timedelta(days=5))
     samples = await compute_snapshot(db, at=T, policy=Policy(), max_business_units=50)
     body = render(samples)
     exported = {line.split(" ")[2] for line in body.decode().splitlines() if line.startswith("# TYPE ")}
