@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from trustline.cli.local.devstack import DevStack
 from trustline.ingest.topics import ensure_topics
+from trustline.ingest.worker import run_worker
 from trustline.shared.migrations import upgrade
 from trustline.shared.schema import metadata
 from trustline.shared.settings import Settings
@@ -137,3 +138,13 @@ async def serve_api(
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def worker(settings: Settings) -> AsyncIterator[Settings]:
+    """A real ingest worker on the test's topics (fresh tables and topics), stopped after the test."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(settings, stop))
+    yield settings
+    stop.set()
+    await asyncio.wait_for(task, 30)

@@ -5,7 +5,6 @@ Every expected value below is worked out by hand from the scenario; the comments
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from confluent_kafka import Consumer
 from tests.conftest import eventually, serve_api
 from tests.helpers import Series, cloudevent, names_with, parse_metrics, produce, sample
 from trustline.aggregator.loop import snapshot_at
-from trustline.ingest.worker import run_worker
 from trustline.shared.metrics.store import samples_at
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
@@ -80,15 +78,6 @@ DISTINCT_VALID = 14 + 4  # v1..v14 and four asset events; the duplicate v1 and t
 
 
 @pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(settings, stop))
-    yield
-    stop.set()
-    await asyncio.wait_for(task, 30)
-
-
-@pytest.fixture
 async def api_url(settings: Settings) -> AsyncIterator[str]:
     async with serve_api(settings) as url:
         yield url
@@ -128,7 +117,7 @@ def dead_letters(bootstrap: str, topics: list[str], expected: int) -> list[dict[
 
 
 async def test_events_to_metrics(
-    settings: Settings, db: asyncpg.Connection, worker: None, api_url: str
+    settings: Settings, db: asyncpg.Connection, worker: Settings, api_url: str
 ) -> None:
     produce(settings.bootstrap_servers(), scenario(settings.topic_prefix))
 
@@ -210,7 +199,7 @@ async def test_events_to_metrics(
 
 
 async def test_live_snapshot_sees_what_came_after_t(
-    settings: Settings, db: asyncpg.Connection, worker: None
+    settings: Settings, db: asyncpg.Connection, worker: Settings
 ) -> None:
     produce(settings.bootstrap_servers(), scenario(settings.topic_prefix))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -22,7 +21,6 @@ from tests.integration.test_pipeline import scrape_at
 from tests.unit.shared.connectors.samples import trivy_image, trivy_vuln
 from trustline.aggregator.loop import snapshot_at
 from trustline.ingest.importer import import_tool
-from trustline.ingest.worker import run_worker
 from trustline.shared.connectors import Options
 from trustline.shared.policy import Policy
 from trustline.shared.settings import Settings
@@ -35,15 +33,6 @@ T3 = NOW - timedelta(days=2)  # a partial import that does not list CVE-2024-072
 T = NOW - timedelta(hours=1)  # the snapshot
 IMAGE = "registry.example.com/payments/api:1.4.2"
 SCOPE = "image:payments/api"
-
-
-@pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(settings, stop))
-    yield
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 def report(at: datetime, *vulns: tuple[str, str]) -> bytes:
@@ -92,7 +81,7 @@ async def state(db: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def test_two_full_scans_measure_time_to_patch(
-    settings: Settings, db: asyncpg.Connection, worker: None
+    settings: Settings, db: asyncpg.Connection, worker: Settings
 ) -> None:
     quiet, full = Console(quiet=True), Options(source="trivy/ci", scope=SCOPE)
     first = await import_tool(settings, "trivy", SCAN_1, full, quiet)
@@ -153,7 +142,7 @@ async def test_two_full_scans_measure_time_to_patch(
 
 
 async def test_a_document_with_unidentified_records_closes_nothing(
-    settings: Settings, db: asyncpg.Connection, worker: None
+    settings: Settings, db: asyncpg.Connection, worker: Settings
 ) -> None:
     full = Options(source="trivy", scope=SCOPE)
     await import_tool(settings, "trivy", SCAN_1, full, Console(quiet=True))

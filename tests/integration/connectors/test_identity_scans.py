@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -17,21 +16,11 @@ from tests.conftest import eventually
 from tests.helpers import clean_env
 from tests.integration.connectors.test_full_scans import caught_up
 from tests.unit.shared.connectors.samples import okta_factor, okta_user
-from trustline.ingest.worker import run_worker
 from trustline.shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
 T1, T2 = NOW - timedelta(days=8), NOW - timedelta(days=1)
-
-
-@pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(settings, stop))
-    yield
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 def cli_import(settings: Settings, export: object, *args: str) -> subprocess.CompletedProcess[str]:
@@ -55,7 +44,7 @@ async def raw_count(db: asyncpg.Connection, n: int) -> None:
 
 
 async def test_okta_exports_remove_factors_and_deactivate_users_they_no_longer_list(
-    settings: Settings, db: asyncpg.Connection, worker: None
+    settings: Settings, db: asyncpg.Connection, worker: Settings
 ) -> None:
     scan = ("--full-scan", "tenant:acme", "--source", "okta/acme", "--admin-group", "Okta Admins")
     first = [

@@ -3,9 +3,7 @@ metric and the drill-down before and after S. Expected values are worked out by 
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
@@ -18,7 +16,6 @@ from tests.integration.test_pipeline import scrape_at
 from tests.unit.shared.connectors.samples import kev_catalog
 from trustline.aggregator.loop import snapshot_at
 from trustline.ingest.importer import import_kev
-from trustline.ingest.worker import run_worker
 from trustline.shared.auth import keys
 from trustline.shared.connectors.kev import Entry
 from trustline.shared.connectors.kev_catalog import store_catalog
@@ -32,15 +29,6 @@ S = NOW - 5 * D  # the catalog import
 BEFORE, AFTER = S - H, NOW - H  # two snapshots
 DUE = (NOW - 10 * D).date()  # CVE-2023-5363's due date: already past at BEFORE and at AFTER
 DUE_END = datetime.combine(DUE + D, time(), tzinfo=UTC)  # remediation is due by the end of that day (UTC)
-
-
-@pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(settings, stop))
-    yield
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 def findings(prefix: str) -> list[tuple[str, object]]:
@@ -68,7 +56,7 @@ def findings(prefix: str) -> list[tuple[str, object]]:
 
 
 async def test_a_catalog_import_turns_past_due_findings_into_kev_breaches_from_its_instant_on(
-    settings: Settings, db: asyncpg.Connection, worker: None
+    settings: Settings, db: asyncpg.Connection, worker: Settings
 ) -> None:
     produce(settings.bootstrap_servers(), findings(settings.topic_prefix))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from tests.conftest import eventually
 from tests.helpers import produce, read_topic
 from tests.scenario import D, H, ev, load, snapshot
 from trustline.aggregator.loop import Aggregator
-from trustline.ingest.worker import run_worker
 from trustline.shared.policy import Policy
 from trustline.shared.retention import drop_months
 from trustline.shared.settings import Settings
@@ -84,15 +82,6 @@ async def test_dropping_months_changes_no_metric_inside_the_kept_history(
     assert before[NOW][freshness] == (NOW - 150 * D).timestamp()
     # A second pass finds nothing more to drop.
     assert await drop_months(db, now=NOW, days=DAYS) == 0
-
-
-@pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[Settings]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(settings, stop))
-    yield settings
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 async def test_ingest_refuses_events_before_the_horizon_and_recognises_replays(
