@@ -80,8 +80,22 @@ class Mapped:
         self.refused.append(Refusal(record, reason, detail[:500]))
         self.complete = self.complete and identified
 
+    def refuse_document(self, detail: str) -> None:
+        """The whole document is not what the connector reads: nothing in it is identified."""
+        self.refuse("document", "invalid_envelope", detail, identified=False)
+
 
 Mapper = Callable[[Any, Options], Mapped]
+
+
+def whole_document(domain: Domain, fill: Callable[[Mapped], None]) -> Mapped:
+    """`fill` a fresh mapping; a ConnectorError it raises refuses the whole document with its reason."""
+    mapped = Mapped(domain)
+    try:
+        fill(mapped)
+    except ConnectorError as exc:
+        mapped.refuse_document(str(exc))
+    return mapped
 
 
 def get(obj: Any, *path: str | int) -> Any:

@@ -57,7 +57,7 @@ def map_entra(doc: Any, opts: Options) -> Mapped:
     users = _users(doc)
     if users is None:
         detail = 'not a userRegistrationDetails export: a Graph response `{"value": [...]}` or an array'
-        mapped.refuse("document", "invalid_envelope", detail, identified=False)
+        mapped.refuse_document(detail)
         return mapped
     for i, raw in enumerate(users):
         _user(mapped, opts, at, f"value[{i}]", raw)

@@ -43,7 +43,7 @@ def map_okta(doc: Any, opts: Options) -> Mapped:
     at = scan_instant(mapped, opts, None, field_name="export time")
     users = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) and "profile" in doc else None
     if users is None:
-        mapped.refuse("document", "invalid_envelope", str(_not_okta()), identified=False)
+        mapped.refuse_document(str(_not_okta()))
         return mapped
     for i, raw in enumerate(users):
         _user(mapped, opts, at, f"[{i}]", raw)

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import ConnectorError, Mapped, Options, get, records, scan_instant, text
+from .common import ConnectorError, Mapped, Options, get, records, scan_instant, text, whole_document
 from .scanners import Findings
 
 
 def map_trivy(doc: Any, opts: Options) -> Mapped:
     """The report's vulnerabilities as `vulnerability.detected` events at the scan's instant."""
-    mapped = Mapped("vulnerability")
-    try:
-        _map(doc, opts, mapped)
-    except ConnectorError as exc:
-        mapped.refuse("document", "invalid_envelope", str(exc), identified=False)
-    return mapped
+    return whole_document("vulnerability", lambda mapped: _map(doc, opts, mapped))
 
 
 def _map(doc: Any, opts: Options, mapped: Mapped) -> None:
