@@ -202,8 +202,10 @@ class Decoder:
             )
         try:
             data = _data_decoders[env.type].decode(env.data)
-        except msgspec.DecodeError as exc:
+        except msgspec.ValidationError as exc:
             return Rejection("invalid_data", f"{env.type}: {exc}")
+        except msgspec.DecodeError as exc:  # not JSON after all, e.g. invalid UTF-8 inside `data`
+            return Rejection("invalid_json", f"{env.type}: {exc}")
         return Event(
             source=env.source,
             id=env.id,
